@@ -1,0 +1,52 @@
+# AutoPruner: `make run` runs the pipeline on the default config, `make test` the test suite.
+# Both create .venv and install the project into it first, so they work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 8
+BIN := $(VENV)/bin
+CONFIG ?= config/config.yaml
+
+.PHONY: run test unit lint bench dag report clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## run: the whole pipeline on the default config (results/roc_all.pdf, results/hls_summary.*, ...)
+run: $(VENV)/.installed-test
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
+
+## test: unit tests and one end-to-end pipeline run on config/tiny.yaml
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check src workflow tests benchmarks
+	$(BIN)/python -m pytest -v --durations=15
+
+## unit: the unit tests alone (no end-to-end run)
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src workflow tests benchmarks
+
+## bench: throughput and memory benchmarks; numbers land in benchmarks/results/
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run_all.py
+
+## dag: the rule graph rendered for the README (needs graphviz's dot)
+dag: $(VENV)/.installed-test
+	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+
+## report: the self-contained Snakemake HTML report of a finished run
+report: $(VENV)/.installed-test
+	$(BIN)/snakemake --report results/report.html
+
+clean:
+	rm -rf data results logs .snakemake
