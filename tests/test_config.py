@@ -1,0 +1,79 @@
+"""The config schema: every shipped config validates; a bad one is rejected with the key named."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+
+from autopruner.config import DEFAULT_CONFIG, REPO_ROOT, deep_merge, load_config, validate_config
+
+
+@pytest.fixture(scope="module")
+def default_config() -> dict:
+    return yaml.safe_load(DEFAULT_CONFIG.read_text())
+
+
+@pytest.mark.parametrize("override", [None, "config/tiny.yaml", "config/full.yaml"])
+def test_shipped_configs_validate(override):
+    config = load_config(*([REPO_ROOT / override] if override else []))
+    assert config["generation"]["shards"]["hbb"] >= 1
+
+
+def test_full_config_is_four_million_events():
+    config = load_config(REPO_ROOT / "config/full.yaml")
+    gen = config["generation"]
+    assert gen["events_per_shard"] * (gen["shards"]["hbb"] + gen["shards"]["qcd"]) == 4_000_000
+
+
+def test_deep_merge_keeps_untouched_keys(default_config):
+    merged = deep_merge(default_config, {"generation": {"events_per_shard": 7}})
+    assert merged["generation"]["events_per_shard"] == 7
+    assert merged["generation"]["pt_min_gev"] == default_config["generation"]["pt_min_gev"]
+    assert default_config["generation"]["events_per_shard"] != 7  # the input is not mutated
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (("generation", "events_per_shard"), "many", "events_per_shard"),
+        (("autopruner", "budgets"), [30, 150], "budgets"),
+        (("hls4ml", "precision"), "float", "precision"),
+        (("training", "hidden_layers"), [64, 0], "hidden_layers"),
+    ],
+)
+def test_bad_value_names_the_key(default_config, path, value, key):
+    config = copy.deepcopy(default_config)
+    config[path[0]][path[1]] = value
+    with pytest.raises(WorkflowError, match=key):
+        validate_config(config)
+
+
+def test_unknown_key_is_rejected(default_config):
+    config = copy.deepcopy(default_config)
+    config["training"]["learnin_rate"] = 0.1
+    with pytest.raises(WorkflowError, match="learnin_rate"):
+        validate_config(config)
+
+
+def test_missing_key_is_rejected(default_config):
+    config = copy.deepcopy(default_config)
+    del config["detector"]["d0_resolution"]
+    with pytest.raises(WorkflowError, match="d0_resolution"):
+        validate_config(config)
+
+
+def test_snakemake_stops_on_bad_configfile(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  batch_size: -3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run", "--cores", "1", "--configfile", str(bad)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "batch_size" in result.stdout + result.stderr
