@@ -1,0 +1,216 @@
+"""Benchmark of rule generate: toy generator + detector events/s per core, peak memory, Pythia 8's own rate.
+
+Every measurement runs in its own single-threaded child process (so peak RSS is per shard): one default shard
+(generation.events_per_shard events) per process, timed after a warm-up that loads the numba cache; Pythia 8
+(pythia8mc) generates a few hundred HiggsSM:qg2Hq and HardQCD:all events at pTHatMin = 250 GeV, 14 TeV, with
+hadronization and MPI, generation only. Also reports per shard: charged multiplicity per jet (charged
+final-state particles within dR < 1 of the leading hard object, pT > 250 GeV), tracks and towers per event,
+and the fraction of signal events whose two H -> b quarks lie within dR < 1.0.
+Writes benchmarks/results/generate.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "generate.json"
+PYTHIA_EVENTS = 300
+PYTHIA_PROCESSES = {
+    "hbb": ["HiggsSM:qg2Hq = on", "25:onMode = off", "25:onIfAny = 5"],
+    "qcd": ["HardQCD:all = on"],
+}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process [MB] (ru_maxrss is in kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def jet_charged_multiplicity(gen, process: str) -> float:
+    """Mean number of charged final-state particles within dR < 1 of the leading hard object (pT > 250)."""
+    from autopruner.kinematics import delta_r, pt_eta_phi
+
+    p = gen.particles
+    role = 1 if process == "hbb" else 0
+    t = gen.partons
+    ev_of_parton = np.repeat(np.arange(p.n_events), gen.parton_counts)
+    cand = np.flatnonzero(t["role"] == role)
+    best = np.full(p.n_events, -1)
+    order = cand[np.argsort(t["pt"][cand])]  # later (higher pT) entries overwrite earlier ones
+    best[ev_of_parton[order]] = order
+    ok = best >= 0
+    lead = best[ok]
+    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz)
+    ev = p.event_index()
+    charged = p.charge != 0
+    lead_of_particle = np.full(p.n_events, -1)
+    lead_of_particle[np.flatnonzero(ok)] = lead
+    lp = lead_of_particle[ev]
+    valid = lp >= 0
+    dr = np.full(ev.size, np.inf)
+    dr[valid] = delta_r(eta[valid], phi[valid], t["eta"][lp[valid]], t["phi"][lp[valid]])
+    n_in_jet = np.bincount(ev[charged & (dr < 1.0)], minlength=p.n_events)
+    jets = ok.copy()
+    jets[ok] &= t["pt"][lead] > 250.0
+    return float(n_in_jet[jets].mean())
+
+
+def bb_within_dr(gen, dr_max: float = 1.0) -> float:
+    """Fraction of signal events whose two b quarks from the Higgs lie within dR < dr_max."""
+    from autopruner.kinematics import delta_r
+
+    b = gen.partons["role"] == 2
+    eta = gen.partons["eta"][b].reshape(-1, 2)
+    phi = gen.partons["phi"][b].reshape(-1, 2)
+    return float(np.mean(delta_r(eta[:, 0], phi[:, 0], eta[:, 1], phi[:, 1]) < dr_max))
+
+
+def child_toy(process: str) -> dict:
+    """Time one default shard of `process` (generate, detector, write) and collect its physics summary."""
+    from autopruner import seeding
+    from autopruner.detector import simulate_detector
+    from autopruner.event_io import event_branches, shard_config_json, write_events
+    from autopruner.generator import generate_events
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    n = int(config["generation"]["events_per_shard"])
+    warm = generate_events(config, process, 50, np.random.default_rng(0))  # loads / compiles the numba cache
+    simulate_detector(warm.particles, config["detector"], np.random.default_rng(0))
+    gen_rng, det_rng = seeding.stream(config["seed"], process, "analysis", 0).spawn(2)
+    t0 = time.perf_counter()
+    gen = generate_events(config, process, n, gen_rng)
+    t1 = time.perf_counter()
+    det = simulate_detector(gen.particles, config["detector"], det_rng)
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        branches = event_branches(gen, det, seeding.event_id_base(process, "analysis", 0))
+        write_events(
+            Path(tmp) / "shard000.root", branches, shard_config_json(config, process, "shard000"), "b"
+        )
+        size_mb = (Path(tmp) / "shard000.root").stat().st_size / 1e6
+    t3 = time.perf_counter()
+    out = {
+        "events": n,
+        "seconds_generate": t1 - t0,
+        "seconds_detector": t2 - t1,
+        "seconds_write": t3 - t2,
+        "events_per_s_generate_detector": n / (t2 - t0),
+        "events_per_s_with_write": n / (t3 - t0),
+        "peak_rss_mb": peak_rss_mb(),
+        "file_mb": size_mb,
+        "particles_per_event": float(gen.particles.counts.mean()),
+        "charged_per_jet": jet_charged_multiplicity(gen, process),
+        "tracks_per_event": float(det.track_counts.mean()),
+        "towers_per_event": float(det.tower_counts.mean()),
+    }
+    if process == "hbb":
+        out["frac_h_bb_within_dr_1"] = bb_within_dr(gen)
+    return out
+
+
+def child_pythia(process: str) -> dict:
+    """Pythia 8's generation rate (hadronization and MPI on) for the reference process."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in [
+        "Beams:eCM = 14000.",
+        "PhaseSpace:pTHatMin = 250.",
+        "Next:numberCount = 0",
+        "Random:setSeed = on",
+        "Random:seed = 12345",
+        *PYTHIA_PROCESSES[process],
+    ]:
+        pythia.readString(line)
+    pythia.init()
+    n_final = 0
+    t0 = time.perf_counter()
+    n_ok = 0
+    for _ in range(PYTHIA_EVENTS):
+        if pythia.next():
+            n_ok += 1
+            n_final += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal())
+    dt = time.perf_counter() - t0
+    return {
+        "events": n_ok,
+        "seconds": dt,
+        "events_per_s": n_ok / dt,
+        "final_particles_per_event": n_final / n_ok,
+        "version": pythia8mc.__version__ if hasattr(pythia8mc, "__version__") else "unknown",
+    }
+
+
+def run_child(kind: str, process: str) -> dict:
+    """Run one measurement in a fresh single-threaded interpreter; returns its JSON result."""
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", kind, process],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    results = {
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "toy": {},
+        "pythia8": {},
+    }
+    for process in ("hbb", "qcd"):
+        results["toy"][process] = run_child("toy", process)
+        try:
+            results["pythia8"][process] = run_child("pythia", process)
+        except (subprocess.CalledProcessError, ValueError) as exc:
+            results["pythia8"][process] = {"error": str(exc)}
+    for process in ("hbb", "qcd"):
+        py = results["pythia8"][process].get("events_per_s")
+        results["toy"][process]["speedup_vs_pythia8"] = (
+            results["toy"][process]["events_per_s_generate_detector"] / py if py else None
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    from autopruner.io_utils import write_json
+
+    write_json(RESULTS, results)
+    print(f"{'':28s}{'hbb':>12s}{'qcd':>12s}")
+    rows = [
+        ("toy gen+det [ev/s/core]", "events_per_s_generate_detector", "{:12.0f}"),
+        ("toy incl. write [ev/s]", "events_per_s_with_write", "{:12.0f}"),
+        ("peak RSS per shard [MB]", "peak_rss_mb", "{:12.0f}"),
+        ("speed-up vs Pythia 8", "speedup_vs_pythia8", "{:12.1f}"),
+        ("charged per jet", "charged_per_jet", "{:12.1f}"),
+        ("tracks per event", "tracks_per_event", "{:12.1f}"),
+        ("towers per event", "towers_per_event", "{:12.1f}"),
+    ]
+    for label, key, fmt in rows:
+        vals = [results["toy"][p].get(key) for p in ("hbb", "qcd")]
+        print(f"{label:28s}" + "".join(fmt.format(v) if v is not None else f"{'n/a':>12s}" for v in vals))
+    py = [results["pythia8"][p].get("events_per_s") for p in ("hbb", "qcd")]
+    print(f"{'Pythia 8 [ev/s/core]':28s}" + "".join(f"{v:12.1f}" if v else f"{'n/a':>12s}" for v in py))
+    print(f"signal events with dR(b, b) < 1.0: {results['toy']['hbb']['frac_h_bb_within_dr_1']:.3f}")
+    print(f"written {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        fn = child_toy if sys.argv[2] == "toy" else child_pythia
+        print(json.dumps(fn(sys.argv[3])))
+    else:
+        main()

@@ -1,0 +1,207 @@
+"""Toy hadronization: independent fragmentation of every final parton into pi, K, p, n, K0L, pi0 and heavy
+hadrons.
+
+A b (c) quark first becomes a b- (c-) hadron with energy fraction x drawn from a Kartvelishvili spectrum
+f(x) ~ x^a (1 - x) tuned to the configured mean (<x_B> = 0.71, <x_D> = 0.60); the remaining energy, and every
+light parton, fragments iteratively with the Field-Feynman function and a Gaussian transverse momentum. A
+boost-and-rescale (`conserve_momentum`) then makes the hadrons of each shower sum exactly to the shower's seed
+parton, so the hadron-level jet mass is the one the shower generated and the event conserves four-momentum.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba as nb
+
+from autopruner.kinematics import boost, orthonormal_basis
+from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, NEUTRAL_HADRONS
+
+FF_A = 0.77  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2
+E_STOP_GEV = 1.8  # a parton's remaining energy below which fragmentation ends
+PT_SIGMA_GEV = 0.3  # per-component Gaussian width of a hadron's momentum transverse to its parton
+
+# Columns of a primary hadron: px, py, pz, E, m, pdgid, charge, heavy flavour (0, 4, 5), quark sign.
+HPX, HPY, HPZ, HE, HM, HPDG, HCHARGE, HFLAV, HQSIGN = range(9)
+N_HADRON_COLS = 9
+
+
+class HadronizationParams(NamedTuple):
+    """Hadronization settings (from config generation.hadronization)."""
+
+    charged_fraction: float
+    b_kartvelishvili_a: float
+    c_kartvelishvili_a: float
+    pt_sigma_gev: float = PT_SIGMA_GEV
+    e_stop_gev: float = E_STOP_GEV
+
+
+def kartvelishvili_exponent(mean_x: float) -> float:
+    """Exponent a of f(x) ~ x^a (1 - x) whose mean (a + 1) / (a + 3) equals `mean_x`."""
+    if not 1.0 / 3.0 < mean_x < 1.0:
+        raise ValueError(f"fragmentation mean must lie in (1/3, 1), got {mean_x}")
+    return (3.0 * mean_x - 1.0) / (1.0 - mean_x)
+
+
+def hadronization_params(had_cfg: dict) -> HadronizationParams:
+    """HadronizationParams from the `generation.hadronization` config block."""
+    return HadronizationParams(
+        float(had_cfg["charged_fraction"]),
+        kartvelishvili_exponent(float(had_cfg["b_fragmentation_mean"])),
+        kartvelishvili_exponent(float(had_cfg["c_fragmentation_mean"])),
+    )
+
+
+@nb.njit(cache=True)
+def pick(table, u):
+    """Row of a species table (last column: shares adding up to 1) for a uniform number u."""
+    acc = 0.0
+    for i in range(table.shape[0] - 1):
+        acc += table[i, 3]
+        if u < acc:
+            return i
+    return table.shape[0] - 1
+
+
+@nb.njit(cache=True)
+def light_hadron(rng, charged_fraction):
+    """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign."""
+    if rng.random() < charged_fraction:
+        row = CHARGED_HADRONS[pick(CHARGED_HADRONS, rng.random())]
+        sign = 1 if rng.random() < 0.5 else -1
+        return int(row[0]) * sign, float(sign), row[2]
+    row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, rng.random())]
+    return int(row[0]), 0.0, row[2]
+
+
+@nb.njit(cache=True)
+def heavy_hadron(rng, quark_pdg):
+    """(pdgid, charge, mass) of the heavy hadron a b/c (anti)quark fragments into."""
+    sign = 1 if quark_pdg > 0 else -1
+    table = B_HADRONS if abs(quark_pdg) == 5 else C_HADRONS
+    row = table[pick(table, rng.random())]
+    return int(row[0]) * sign, row[1] * sign, row[2]
+
+
+@nb.njit(cache=True)
+def ff_z(rng):
+    """Light-quark longitudinal fraction from the Field-Feynman function (rejection sampling)."""
+    fmax = 1.0 + 2.0 * FF_A
+    while True:
+        z = rng.random()
+        if rng.random() * fmax < 1.0 - FF_A + 3.0 * FF_A * (1.0 - z) ** 2:
+            return z
+
+
+@nb.njit(cache=True)
+def add_hadron(out, n, rng, e_h, m, pdg, charge, flav, qsign, nx, ny, nz, e1, e2, pt_sigma):
+    """Append a hadron of energy e_h along n with a Gaussian transverse kick; returns the new count."""
+    if n >= out.shape[0]:
+        raise ValueError("primary-hadron buffer full")
+    kx = rng.normal(0.0, pt_sigma)
+    ky = rng.normal(0.0, pt_sigma)
+    pt2 = kx * kx + ky * ky
+    pl2 = e_h * e_h - m * m - pt2
+    if pl2 <= 0.0:  # too little energy for the kick: emit along the parton
+        kx = 0.0
+        ky = 0.0
+        pl2 = max(e_h * e_h - m * m, 0.0)
+    pl = math.sqrt(pl2)
+    out[n, HPX] = pl * nx + kx * e1[0] + ky * e2[0]
+    out[n, HPY] = pl * ny + kx * e1[1] + ky * e2[1]
+    out[n, HPZ] = pl * nz + kx * e1[2] + ky * e2[2]
+    out[n, HE] = math.sqrt(pl2 + kx * kx + ky * ky + m * m)
+    out[n, HM] = m
+    out[n, HPDG] = pdg
+    out[n, HCHARGE] = charge
+    out[n, HFLAV] = flav
+    out[n, HQSIGN] = qsign
+    return n + 1
+
+
+@nb.njit(cache=True)
+def fragment(rng, px, py, pz, e, pdg, params, out, n):
+    """Fragment one parton into primary hadrons appended to out[n:]; returns the new count."""
+    p = math.sqrt(px * px + py * py + pz * pz)
+    nx, ny, nz = px / p, py / p, pz / p
+    b = orthonormal_basis(nx, ny, nz)
+    e1 = (b[0], b[1], b[2])
+    e2 = (b[3], b[4], b[5])
+    e_rem = e
+    apdg = abs(pdg)
+    if apdg == 5 or apdg == 4:
+        a = params.b_kartvelishvili_a if apdg == 5 else params.c_kartvelishvili_a
+        x = rng.beta(a + 1.0, 2.0)
+        hpdg, hq, hm = heavy_hadron(rng, pdg)
+        e_h = max(x * e, 1.02 * hm)
+        n = add_hadron(
+            out,
+            n,
+            rng,
+            e_h,
+            hm,
+            hpdg,
+            hq,
+            apdg,
+            1.0 if pdg > 0 else -1.0,
+            nx,
+            ny,
+            nz,
+            e1,
+            e2,
+            params.pt_sigma_gev,
+        )
+        e_rem -= e_h
+    while e_rem > params.e_stop_gev:
+        hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
+        e_h = max(ff_z(rng) * e_rem, hm + 0.05)
+        if e_h > e_rem:
+            break
+        n = add_hadron(out, n, rng, e_h, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev)
+        e_rem -= e_h
+    if e_rem > 0.3:  # the leftover becomes one last pion
+        hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
+        if e_rem > hm:
+            n = add_hadron(
+                out, n, rng, e_rem, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev
+            )
+    return n
+
+
+@nb.njit(cache=True)
+def conserve_momentum(had, n0, n1, tx, ty, tz, te):
+    """Boost and rescale hadrons had[n0:n1] so that they sum exactly to the four-vector (tx, ty, tz, te).
+
+    The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target
+    mass (Newton iteration), and boosted with the target's velocity. Needs target mass > sum of hadron masses.
+    """
+    sx = sy = sz = se = 0.0
+    for i in range(n0, n1):
+        sx += had[i, HPX]
+        sy += had[i, HPY]
+        sz += had[i, HPZ]
+        se += had[i, HE]
+    m_target = math.sqrt(max(te * te - tx * tx - ty * ty - tz * tz, 0.0))
+    for i in range(n0, n1):
+        qx, qy, qz, qe = boost(
+            had[i, HPX], had[i, HPY], had[i, HPZ], had[i, HE], -sx / se, -sy / se, -sz / se
+        )
+        had[i, HPX], had[i, HPY], had[i, HPZ], had[i, HE] = qx, qy, qz, qe
+    a = 1.0
+    for _ in range(50):
+        f = -m_target
+        df = 0.0
+        for i in range(n0, n1):
+            q2 = had[i, HPX] ** 2 + had[i, HPY] ** 2 + had[i, HPZ] ** 2
+            ei = math.sqrt(had[i, HM] ** 2 + a * a * q2)
+            f += ei
+            df += a * q2 / ei
+        if abs(f) < 1e-12 * m_target:
+            break
+        a -= f / df
+    for i in range(n0, n1):
+        qx, qy, qz = a * had[i, HPX], a * had[i, HPY], a * had[i, HPZ]
+        qe = math.sqrt(had[i, HM] ** 2 + qx * qx + qy * qy + qz * qz)
+        lx, ly, lz, le = boost(qx, qy, qz, qe, tx / te, ty / te, tz / te)
+        had[i, HPX], had[i, HPY], had[i, HPZ], had[i, HE] = lx, ly, lz, le

@@ -1,0 +1,74 @@
+"""Particle species (PDG ids, masses, charges) and the generic particle table the detector consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Masses [GeV] (PDG 2024, rounded).
+M_PI_CHARGED = 0.13957
+M_PI0 = 0.13498
+M_K_CHARGED = 0.49368
+M_K_LONG = 0.49761
+M_PROTON = 0.93827
+M_NEUTRON = 0.93957
+M_ELECTRON = 0.000511
+M_MUON = 0.10566
+M_B_QUARK = 4.8
+M_C_QUARK = 1.5
+
+# Light hadrons produced in fragmentation: (pdgid of the positive/neutral state, charge, mass, share within
+# its class).
+CHARGED_HADRONS = np.array(
+    [(211, 1, M_PI_CHARGED, 0.80), (321, 1, M_K_CHARGED, 0.13), (2212, 1, M_PROTON, 0.07)]
+)
+NEUTRAL_HADRONS = np.array([(111, 0, M_PI0, 0.72), (130, 0, M_K_LONG, 0.14), (2112, 0, M_NEUTRON, 0.14)])
+
+# Heavy hadrons made from a quark (not antiquark): pdgid, charge, mass, production fraction. Antiquarks
+# negate.
+B_HADRONS = np.array(
+    [(-511, 0, 5.27966, 0.40), (-521, -1, 5.27934, 0.40), (-531, 0, 5.36692, 0.10), (5122, 0, 5.61960, 0.10)]
+)
+C_HADRONS = np.array(
+    [(421, 0, 1.86484, 0.55), (411, 1, 1.86966, 0.25), (431, 1, 1.96835, 0.10), (4122, 1, 2.28646, 0.10)]
+)
+
+NEUTRINO_PDGIDS = (12, 14, 16)
+
+ORIGIN_PROMPT = 0
+ORIGIN_B = 1
+ORIGIN_C = 2
+ORIGIN_SOFT = 3
+
+
+@dataclass
+class ParticleTable:
+    """Final-state particles of many events, flat, with per-event counts; any generator can fill it.
+
+    Momenta in GeV, production vertices in mm; ``origin`` 0 prompt, 1 from b-hadron, 2 from c-hadron,
+    3 underlying event; ``hadron_index`` points into the event's heavy-hadron list (-1 if none).
+    """
+
+    px: np.ndarray
+    py: np.ndarray
+    pz: np.ndarray
+    e: np.ndarray
+    pdgid: np.ndarray
+    charge: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    vz: np.ndarray
+    origin: np.ndarray
+    hadron_index: np.ndarray
+    counts: np.ndarray
+    pv: np.ndarray  # (n_events, 3) true primary vertex [mm]
+
+    @property
+    def n_events(self) -> int:
+        """Number of events in the table."""
+        return int(self.counts.shape[0])
+
+    def event_index(self) -> np.ndarray:
+        """Event number of every particle (flat)."""
+        return np.repeat(np.arange(self.n_events), self.counts)
