@@ -145,6 +145,18 @@ def read_events(path: str | Path, branches: list[str] | None = None) -> ak.Array
         raise CorruptInputError(f"cannot read event file {p}: {type(exc).__name__}: {exc}") from exc
 
 
+def iterate_events(path: str | Path, step_events: int) -> Iterator[ak.Array]:
+    """The `events` tree in chunks of ``step_events`` read one at a time, so memory stays flat with file size."""
+    p = require_file(path)
+    try:
+        with uproot.open(p) as f:
+            tree = f[TREE_NAME]
+            for start in range(0, tree.num_entries, step_events):
+                yield tree.arrays(entry_start=start, entry_stop=start + step_events, library="ak")
+    except Exception as exc:  # uproot raises many types for damaged files
+        raise CorruptInputError(f"cannot read event file {p}: {type(exc).__name__}: {exc}") from exc
+
+
 def read_generator_config(path: str | Path) -> dict:
     """The generation settings stored in an event file."""
     p = require_file(path)

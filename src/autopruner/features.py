@@ -16,7 +16,7 @@ import awkward as ak
 import numpy as np
 
 from autopruner import btagging
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file
+from autopruner.io_utils import atomic_output, require_file
 from autopruner.large_r_jets import (
     GHOST_SCALE,
     FlatP4,
@@ -307,18 +307,10 @@ def _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lea
 
 
 def iter_event_chunks(events_path: str | os.PathLike, chunk_events: int = CHUNK_EVENTS) -> Iterator[ak.Array]:
-    """The events of one file in chunks; a missing or unreadable file raises an error naming it."""
-    path = require_file(events_path)
-    from autopruner.event_io import read_events
+    """The events of one file, read chunk by chunk; a missing or unreadable file raises an error naming it."""
+    from autopruner.event_io import iterate_events
 
-    try:
-        events = read_events(path)
-    except (CorruptInputError, FileNotFoundError):
-        raise
-    except Exception as exc:  # uproot/awkward raise many types on truncated files
-        raise CorruptInputError(f"cannot read event file {path}: {exc}") from exc
-    for start in range(0, len(events), chunk_events):
-        yield ak.to_packed(events[start:start + chunk_events])
+    yield from iterate_events(events_path, chunk_events)
 
 
 def _concatenate(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
