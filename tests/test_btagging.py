@@ -1,4 +1,4 @@
-"""b-tagging inputs: lifetime sign convention, IP templates, per-jet features, b vs light on toy jets."""
+"""b-tagging inputs: lifetime sign convention, IP templates, per-jet features, b vs light on toy and generated jets."""
 
 import awkward as ak
 import numpy as np
@@ -137,6 +137,31 @@ def test_b_jets_have_larger_positive_sd0_tail_more_vertices_and_higher_llr():
     assert abs(light["tail"] - light["neg_tail"]) < 0.01  # light jets are symmetric
     assert b["sv"] > 0.5 and light["sv"] < 0.02
     assert b["ip3d"] > 0 > light["ip3d"]
+
+
+def test_generated_b_tracks_have_a_positive_lifetime_tail(generated_template_tracks):
+    """Template tracks of generated events (track-jet labels from ghost-associated hadrons): b vs light."""
+    sd0, sz0, is_b = generated_template_tracks
+    assert is_b.sum() > 3000 and (~is_b).sum() > 3000
+    tail = {name: (np.mean(sd0[m] > 3.0), np.mean(sd0[m] < -3.0)) for name, m in (("b", is_b), ("light", ~is_b))}
+    assert tail["b"][0] > 0.1 and tail["b"][0] > 10 * tail["light"][0]
+    assert tail["b"][0] > 5 * tail["b"][1]  # the b tail is on the lifetime (positive) side
+    assert abs(tail["light"][0] - tail["light"][1]) < 0.01  # light: resolution only, nearly symmetric
+    assert np.mean(sz0[is_b] > 3.0) > 5 * np.mean(sz0[~is_b] > 3.0)
+
+
+def test_generated_b_track_jets_have_larger_sd0_tail_and_more_vertices(generated_candidates):
+    """The two leading track jets of all generated candidates, split by their b / light label."""
+    jets = {f: np.concatenate([cols[f"tj{k}_{f}"] for cols, _ in generated_candidates.values() for k in (1, 2)])
+            for f in ("flavour", "sd0_1", "sv_mass", "sv_lxy_sig", "ip3d_llr")}
+    b, light = jets["flavour"] == 5, jets["flavour"] == 0
+    assert b.sum() > 100 and light.sum() > 100
+    frac = lambda x, m: float(np.mean(x[m]))  # noqa: E731
+    assert frac(jets["sd0_1"] > 3.0, b) > frac(jets["sd0_1"] > 3.0, light) + 0.5
+    has_sv = jets["sv_mass"] != SV_MASS_DEFAULT_GEV
+    assert np.all((jets["sv_lxy_sig"] != SV_LXY_SIG_DEFAULT) == has_sv)
+    assert frac(has_sv, b) > 0.5 and frac(has_sv, b) > frac(has_sv, light) + 0.4
+    assert np.median(jets["ip3d_llr"][b]) > 0 > np.median(jets["ip3d_llr"][light])
 
 
 def test_pv_z_estimate_resists_displaced_tracks():

@@ -89,6 +89,39 @@ def test_b_jets_have_a_larger_sd0_tail_and_more_vertices(reconstructed):
     assert np.median(sig["tj1_ip3d_llr"][b]) > np.median(bkg["tj1_ip3d_llr"][light])
 
 
+def test_generated_events_give_the_39_finite_columns(generated_candidates):
+    for process, (columns, flow) in generated_candidates.items():
+        assert list(columns)[:39] == list(ISSUE_FEATURES)
+        assert list(columns) == [*ISSUE_FEATURES, *features.EXTRA_BRANCHES]
+        assert flow["candidates"] == columns["label"].size > 50, process
+        for name in ISSUE_FEATURES:
+            assert columns[name].dtype == np.float32
+            assert np.all(np.isfinite(columns[name])), f"{process}: {name}"
+        counts = [flow[k] for k in features.CUTFLOW_STEPS]
+        assert counts == sorted(counts, reverse=True), process
+
+
+def test_generated_labels_follow_the_process(generated_candidates):
+    sig, _ = generated_candidates["hbb"]
+    bkg, _ = generated_candidates["qcd"]
+    assert np.all(sig["label"] == 1) and np.all(sig["higgs_matched"])
+    assert np.all(bkg["label"] == 0) and not np.any(bkg["higgs_matched"])
+    assert np.all(sig["fj_n_trackjets"] >= 2) and np.all(sig["tj1_pt_frac"] >= sig["tj2_pt_frac"])
+    assert np.mean(sig["n_b_hadrons"] >= 2) > np.mean(bkg["n_b_hadrons"] >= 2) + 0.5
+
+
+def test_generated_signal_mass_peaks_near_the_higgs_and_background_does_not(generated_candidates):
+    """Trimmed-mass mode in 10 GeV bins: 100-130 GeV for H->bb, elsewhere for QCD (falling from the cut)."""
+    edges = np.arange(50.0, 260.0, 10.0)
+    sig_mass, bkg_mass = (generated_candidates[p][0]["fj_mass"] for p in ("hbb", "qcd"))
+    sig_hist, _ = np.histogram(sig_mass, edges)
+    bkg_hist, _ = np.histogram(bkg_mass, edges)
+    assert 100.0 <= edges[np.argmax(sig_hist)] < 130.0
+    assert not 100.0 <= edges[np.argmax(bkg_hist)] < 130.0
+    in_window = lambda m: np.mean((m > 100.0) & (m < 130.0))  # noqa: E731
+    assert in_window(sig_mass) > 2 * in_window(bkg_mass)
+
+
 def test_write_candidates_round_trip(reconstructed, tmp_path):
     import uproot
 
@@ -121,11 +154,23 @@ def test_missing_event_file_is_named(tmp_path):
         features.track_jets_for_templates(missing, RECO)
 
 
-def test_truncated_event_file_is_named(tmp_path):
-    pytest.importorskip("autopruner.event_io")
+def test_garbage_event_file_is_named(tmp_path):
     bad = tmp_path / "calib000.root"
     bad.write_bytes(b"root\x00" * 10)
     with pytest.raises((CorruptInputError, OSError), match="calib000.root"):
+        features.track_jets_for_templates(bad, RECO)
+
+
+@pytest.mark.parametrize("keep_fraction", [0.5, 0.9])
+def test_truncated_generated_event_file_is_named(generated_shards, generated_templates, tmp_path, keep_fraction):
+    """A real event file cut short (an interrupted copy) fails loudly, naming the file, in both readers."""
+    data = generated_shards["qcd", "shard000"].read_bytes()
+    bad = tmp_path / "shard007.root"
+    bad.write_bytes(data[: int(len(data) * keep_fraction)])
+    _, template_path = generated_templates
+    with pytest.raises((CorruptInputError, OSError), match="shard007.root"):
+        features.reconstruct_shard(bad, template_path, RECO)
+    with pytest.raises((CorruptInputError, OSError), match="shard007.root"):
         features.track_jets_for_templates(bad, RECO)
 
 

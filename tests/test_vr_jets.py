@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autopruner.large_r_jets import GHOST_SCALE, FlatP4, concatenate_per_event
 from autopruner.vr_jets import cluster_variable_r
 
 ORACLE_SOURCE = Path(__file__).with_name("vr_oracle.cc")
@@ -131,6 +132,42 @@ def test_random_events_match_fjcontrib(oracle):
     assert n_jets > 10_000 and multi > 2_000  # the sample exercises real merging, not just singletons
     hard = sum(pt > RHO_GEV / R_MIN for ev in ours for pt, _ in ev)
     assert hard > 0  # ... and the R_min clip
+
+
+def _generated_tracks(path: Path, reco: dict, with_ghosts: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (px, py, pz, E) and offsets of a generated shard's tracks above the VR input threshold.
+
+    ``with_ghosts`` appends the hadrons as ghosts, exactly the input the track-jet flavour labelling clusters.
+    """
+    from autopruner.event_io import read_events
+    from autopruner.features import load_chunk
+
+    chunk = load_chunk(read_events(path), reco)
+    t, h = chunk.tracks, chunk.hadrons
+    parts = [FlatP4.from_pt_eta_phi(t["pt"], t["eta"], t["phi"], t["e"], t.offsets)]
+    if with_ghosts:
+        parts.append(FlatP4.from_pt_eta_phi(h["pt"], h["eta"], h["phi"], h["m"], h.offsets,
+                                            is_mass=True).scaled(GHOST_SCALE))
+    merged = concatenate_per_event(parts)[0]
+    return np.stack([merged.px, merged.py, merged.pz, merged.e], axis=1), merged.offsets
+
+
+@pytest.mark.parametrize("with_ghosts", [False, True], ids=["tracks", "tracks+hadron_ghosts"])
+def test_generated_events_match_fjcontrib(oracle, generated_shards, tiny_config, with_ghosts):
+    """All events of a generated hbb and qcd shard (tracks with pT > 0.5 GeV), hadron ghosts optional."""
+    reco = tiny_config["reconstruction"]
+    assert reco["track_jets"]["track_pt_min_gev"] == 0.5
+    assert (reco["track_jets"]["rho_gev"], reco["track_jets"]["r_min"], reco["track_jets"]["r_max"]) == (
+        RHO_GEV, R_MIN, R_MAX)
+    n_events = 0
+    for process in ("hbb", "qcd"):
+        p4, offsets = _generated_tracks(generated_shards[process, "shard000"], reco, with_ghosts)
+        ours, reference = _python_jets(p4, offsets), _run_oracle(oracle, p4, offsets)
+        _assert_same_jets(ours, reference)
+        n_events += len(ours)
+        hard_jets = sum(pt > 5.0 and len(c) >= 2 for ev in ours for pt, c in ev)
+        assert hard_jets > len(ours)  # real multi-track jets above the selection, not only soft singletons
+    assert n_events >= 200
 
 
 def test_edge_cases_match_fjcontrib(oracle):

@@ -1,0 +1,67 @@
+"""Shared fixtures: small shards of generated events (the real generator + detector), made once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GENERATED_EVENTS = 800  # per analysis shard and process: ~150 signal candidates, enough for a mass peak
+CALIBRATION_EVENTS = 300  # per calibration shard and process: ~10k b and ~15k light tracks for the IP templates
+PROCESSES = ("hbb", "qcd")
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> dict:
+    """The merged config/config.yaml + config/tiny.yaml the generated-event tests use."""
+    from autopruner.config import REPO_ROOT, load_config
+
+    return load_config(REPO_ROOT / "config" / "tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def generated_shards(tiny_config, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Event files {(process, shard): path} for shard000 and calib000 of hbb and qcd, generated once."""
+    from autopruner.event_io import generate_shard
+
+    out_dir = tmp_path_factory.mktemp("generated_events")
+    paths = {}
+    for process in PROCESSES:
+        for shard, n_events in (("shard000", GENERATED_EVENTS), ("calib000", CALIBRATION_EVENTS)):
+            path = out_dir / process / f"{shard}.root"
+            path.parent.mkdir(exist_ok=True)
+            generate_shard(tiny_config, process, shard, path, n_events=n_events)
+            paths[process, shard] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def generated_template_tracks(tiny_config, generated_shards) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sd0, sz0, is_b) of the tracks in b- and light-labelled VR track jets of the calibration shards."""
+    from autopruner import features
+
+    parts = [features.track_jets_for_templates(generated_shards[p, "calib000"], tiny_config["reconstruction"])
+             for p in PROCESSES]
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
+
+
+@pytest.fixture(scope="session")
+def generated_templates(tiny_config, generated_template_tracks, tmp_path_factory):
+    """IP templates fitted on the generated calibration shards, as (IPTemplates, saved .npz path)."""
+    from autopruner import btagging
+
+    templates = btagging.IPTemplates.fit(*generated_template_tracks, tiny_config["reconstruction"]["ip_templates"])
+    path = tmp_path_factory.mktemp("ip_templates") / "ip_templates.npz"
+    templates.save(path)
+    return templates, path
+
+
+@pytest.fixture(scope="session")
+def generated_candidates(tiny_config, generated_shards, generated_templates) -> dict[str, tuple[dict, dict]]:
+    """{process: (candidate columns, cut flow)} of the generated analysis shards, via reconstruct_shard."""
+    from autopruner import features
+
+    _, template_path = generated_templates
+    return {p: features.reconstruct_shard(generated_shards[p, "shard000"], template_path,
+                                          tiny_config["reconstruction"]) for p in PROCESSES}
