@@ -70,3 +70,60 @@ def final_targets():
         "results/cutflow.csv",
         "results/feature_ranking.pdf",
     ]
+
+
+# --- evaluation and firmware (evaluate.smk, hls.smk) -------------------------------------------------------------
+
+
+def evaluation_stem(kind, budget=None, seed=None):
+    """Path stem (no suffix) of an evaluated model: results/baseline/model, results/seed1/budget50/pruned..."""
+    root = seed_dir(primary_seed() if seed is None else seed)
+    return f"{root}/baseline/model" if kind == "baseline" else f"{root}/budget{budget}/{kind}"
+
+
+def evaluated_models():
+    """(kind, budget, seed) of every model on the ROC pages: baseline, pruned and retrained per budget and seed."""
+    models = []
+    for seed in seeds():
+        models.append(("baseline", None, seed))
+        models += [(kind, b, seed) for b in budgets() for kind in ("pruned", "retrained")]
+    return models
+
+
+def hls_models():
+    """Firmware model names: baseline and each budget's reduced and retrained network (primary seed)."""
+    return ["baseline"] + [f"budget{b}_{kind}" for b in budgets() for kind in ("reduced", "retrained")]
+
+
+def hls_model_keras(name):
+    """The Keras file behind a firmware model name."""
+    if name == "baseline":
+        return "results/baseline/model.keras"
+    budget, kind = name.split("_")
+    return f"results/{budget}/{kind}.keras"
+
+
+
+# --- training (train.smk) ----------------------------------------------------------------------------------------
+
+
+def dataset_file():
+    """The split, p_T-flattened candidate dataset every training reads."""
+    return "results/dataset.root"
+
+
+def model_path(kind, budget=None, seed=None):
+    """A trained model: kind baseline (results/baseline/model.keras) or pruned/reduced/retrained of one budget."""
+    root = seed_dir(primary_seed() if seed is None else seed)
+    return f"{root}/baseline/model.keras" if kind == "baseline" else f"{root}/budget{budget}/{kind}.keras"
+
+
+def training_file(name, budget=None, seed=None):
+    """A training side file (history.json, mask.json, training.pdf, retrain_history.json) beside its model."""
+    root = seed_dir(primary_seed() if seed is None else seed)
+    return f"{root}/baseline/{name}" if budget is None else f"{root}/budget{budget}/{name}"
+
+
+def training_threads():
+    """Threads per training job (TensorFlow intra-op); Snakemake caps it at --cores."""
+    return int(config["training"].get("threads", 2))

@@ -1,0 +1,447 @@
+"""The AutoPruner: per-node sigmoid gates trained with a budget loss until exactly k nodes of a group stay on.
+
+A gate layer multiplies each node by sigma(w_i). The pruner loss on a *budget group* of N gates (one or
+several layers) is ``budget_weight * ((sum sigma - k) / N)**2 + binary_weight * mean sigma (1 - sigma)``:
+the first term sets how many nodes survive, the second pushes every gate to 0 or 1. The weights follow a
+schedule (warm-up without pruner, linear ramp, full strength); a final *anneal* phase takes the top-k gates
+of each group as the kept set and moves the logits of every gate linearly (in epochs) to beyond the
+open/closed thresholds while the classifier keeps training, so the network learns to live without the
+rejected nodes and the run ends with exactly k gates open. The kept set is then checked against the
+thresholds (`PruningError` otherwise).
+
+Training uses `AutoPrunerTrainer`, a `keras.Model` wrapping the (plain, serializable) gated network: it adds
+the pruner loss in ``compute_loss`` and trains the gate logits with their own Adam optimizer (a larger
+learning rate: the logits must travel ~10 units within a few epochs, the network weights must not). Only the
+wrapped network is saved; the gate layer is registered for ``keras.models.load_model``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+GATE_PACKAGE = "autopruner"
+INPUT_GATE_GROUP = "input"
+
+
+@keras.saving.register_keras_serializable(package=GATE_PACKAGE)
+class AutoPrunerGate(keras.layers.Layer):
+    """x_i * sigma(w_i) * m_i: a trainable logit w_i per node, a fixed 0/1 hard mask m_i (ones in training).
+
+    The hard mask is set once pruning is decided, so the saved pruned model is exactly the reduced network.
+    """
+
+    def __init__(self, gate_init: float = 3.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate_init = float(gate_init)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        """Create the logits (initialised to ``gate_init``) and the hard mask for the last axis."""
+        n_nodes = int(input_shape[-1])
+        self.logit = self.add_weight(
+            name="logit",
+            shape=(n_nodes,),
+            initializer=keras.initializers.Constant(self.gate_init),
+            trainable=True,
+        )
+        self.hard_mask = self.add_weight(name="hard_mask", shape=(n_nodes,), initializer="ones", trainable=False)
+
+    def call(self, inputs: Any) -> Any:
+        """Scale every node by its gate value."""
+        return inputs * self.gate_tensor()
+
+    def gate_tensor(self) -> Any:
+        """sigma(w) * mask as a backend tensor (differentiable in w)."""
+        return ops.sigmoid(self.logit) * self.hard_mask
+
+    def gate_values(self) -> np.ndarray:
+        """sigma(w) without the hard mask, as float64 numpy: the learned gate of every node."""
+        return 1.0 / (1.0 + np.exp(-np.asarray(self.logit.numpy(), dtype=np.float64)))
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> Sequence[int | None]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"gate_init": self.gate_init})
+        return config
+
+
+def budget_term(gates: Any, k: int) -> Any:
+    """((sum sigma - k) / N)^2: zero exactly when the gate values sum to the budget k."""
+    n_gates = ops.shape(gates)[0]
+    return ops.square((ops.sum(gates) - float(k)) / float(n_gates))
+
+
+def binarisation_term(gates: Any) -> Any:
+    """mean sigma (1 - sigma): zero exactly when every gate is 0 or 1."""
+    return ops.mean(gates * (1.0 - gates))
+
+
+def pruner_loss(gates: Any, k: int, budget_weight: float, binary_weight: float) -> Any:
+    """The pruner loss of one budget group from its gate values sigma(w) (any array-like)."""
+    gates = ops.convert_to_tensor(gates, dtype="float32")
+    return budget_weight * budget_term(gates, k) + binary_weight * binarisation_term(gates)
+
+
+def logit(p: float) -> float:
+    """Inverse sigmoid."""
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class PrunerSettings:
+    """The `autopruner` config section (schedule, weights, thresholds) minus the budgets."""
+
+    budget_weight: float = 10.0
+    binary_weight: float = 1.0
+    warmup_epochs: int = 3
+    ramp_epochs: int = 10
+    anneal_epochs: int = 4
+    gate_init: float = 3.0
+    gate_logit_rate: float = 1.0
+    epochs: int = 80
+    open_threshold: float = 0.99
+    closed_threshold: float = 0.01
+    group: str = "all_hidden"
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> PrunerSettings:
+        """Build from the config section; keys this class does not know (budgets) are ignored."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in section.items() if key in known})
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.closed_threshold < 0.5 < self.open_threshold < 1.0:
+            raise ValueError(f"need 0 < closed_threshold < 0.5 < open_threshold < 1, got {self}")
+        if self.group not in ("all_hidden", "per_layer"):
+            raise ValueError(f"autopruner.group must be all_hidden or per_layer, got {self.group!r}")
+        if self.warmup_epochs + self.ramp_epochs + self.anneal_epochs > self.epochs:
+            raise ValueError(f"warm-up + ramp + anneal epochs exceed autopruner.epochs: {self}")
+
+    @property
+    def anneal_margin(self) -> float:
+        """|logit| the anneal moves every gate to: ten times beyond the stricter threshold in odds."""
+        return max(logit(self.open_threshold), -logit(self.closed_threshold)) + math.log(10.0)
+
+    def ramp_factor(self, epoch: int) -> float:
+        """Pruner strength in [0, 1] at ``epoch`` (0-based): 0 in warm-up, linear ramp, then 1."""
+        if epoch < self.warmup_epochs:
+            return 0.0
+        if self.ramp_epochs == 0:
+            return 1.0
+        return min(1.0, (epoch - self.warmup_epochs + 1) / self.ramp_epochs)
+
+
+@dataclass(frozen=True)
+class BudgetGroup:
+    """Gate layers (by name) that share one budget of ``k`` open nodes."""
+
+    name: str
+    layers: tuple[str, ...]
+    k: int
+
+
+def budget_nodes(budget_percent: int, n_nodes: int) -> int:
+    """k = ceil(B% * N), in integers: 77, 128, 180 of 256 for 30/50/70 % (as in the AutoPruner talk)."""
+    return -(-int(budget_percent) * int(n_nodes) // 100)
+
+
+def hidden_budget_groups(
+    gate_names: Sequence[str], nodes_per_layer: Sequence[int], budget_percent: int, group: str
+) -> list[BudgetGroup]:
+    """Budget groups for the hidden gates: one over all layers (k of all hidden nodes) or one per layer."""
+    if group == "all_hidden":
+        return [BudgetGroup("all_hidden", tuple(gate_names), budget_nodes(budget_percent, sum(nodes_per_layer)))]
+    return [
+        BudgetGroup(name, (name,), budget_nodes(budget_percent, n))
+        for name, n in zip(gate_names, nodes_per_layer, strict=True)
+    ]
+
+
+def _gate_layers(network: keras.Model) -> dict[str, AutoPrunerGate]:
+    return {layer.name: layer for layer in network.layers if isinstance(layer, AutoPrunerGate)}
+
+
+class AutoPrunerTrainer(keras.Model):
+    """Trains a gated network with L_total = L_classifier + L_pruner; the network itself stays a plain model.
+
+    The schedule variables (pruner strength, anneal on/off) are set per epoch by `PrunerCallback`.
+    """
+
+    def __init__(
+        self,
+        network: keras.Model,
+        groups: Sequence[BudgetGroup],
+        settings: PrunerSettings,
+        steps_per_epoch: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.network = network
+        self.settings = settings
+        self.groups = list(groups)
+        gates = _gate_layers(network)
+        missing = [name for g in self.groups for name in g.layers if name not in gates]
+        if missing:
+            raise ValueError(f"budget groups name gate layers the network lacks: {missing}")
+        for g in self.groups:
+            size = sum(gates[name].logit.shape[0] for name in g.layers)
+            if not 0 < g.k < size:
+                raise ValueError(f"budget group {g.name}: need 0 < k < N, got k={g.k}, N={size}")
+        self._gate_layers = [gates[name] for g in self.groups for name in g.layers]
+        self.pruner_strength = keras.Variable(0.0, trainable=False, name="pruner_strength")
+        # Adam moves a parameter by at most ~lr per step: this bounds a logit's change per epoch by the rate.
+        self.gate_optimizer = keras.optimizers.Adam(learning_rate=settings.gate_logit_rate / max(steps_per_epoch, 1))
+        self.gate_optimizer.build([layer.logit for layer in self._gate_layers])
+        self.classifier_loss_tracker = keras.metrics.Mean(name="classifier_loss")
+        self.pruner_loss_tracker = keras.metrics.Mean(name="pruner_loss")
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return self.network(inputs, training=training)
+
+    def group_gates(self, group: BudgetGroup) -> Any:
+        """Concatenated gate values sigma(w) of one group, as a differentiable tensor."""
+        layers = {layer.name: layer for layer in self._gate_layers}
+        return ops.concatenate([ops.sigmoid(layers[name].logit) for name in group.layers], axis=0)
+
+    def pruner_loss(self) -> Any:
+        """Sum over groups of the pruner loss, scaled by the schedule's current strength."""
+        total = 0.0
+        for group in self.groups:
+            total = total + pruner_loss(
+                self.group_gates(group), group.k, self.settings.budget_weight, self.settings.binary_weight
+            )
+        return self.pruner_strength * total
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Classifier loss (compiled, sample-weighted) plus pruner loss; each part tracked as a metric."""
+        classifier = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        pruner = self.pruner_loss()
+        batch = ops.shape(y_pred)[0]
+        self.classifier_loss_tracker.update_state(classifier, sample_weight=batch)
+        self.pruner_loss_tracker.update_state(pruner, sample_weight=batch)
+        return classifier + pruner
+
+    def train_step(self, data):
+        """One step: network weights with the compiled optimizer, gate logits with the gate optimizer."""
+        import tensorflow as tf
+
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        gate_vars = [layer.logit for layer in self._gate_layers]
+        gate_ids = {id(v) for v in gate_vars}
+        net_vars = [v for v in self.trainable_variables if id(v) not in gate_ids]
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        grads = tape.gradient(loss, net_vars + gate_vars)
+        self.optimizer.apply(grads[: len(net_vars)], net_vars)
+        self.gate_optimizer.apply(grads[len(net_vars) :], gate_vars)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+@dataclass
+class MaskResult:
+    """The decided pruning: kept node indices and gate values per gate layer, plus the threshold check."""
+
+    layers: dict[str, dict[str, Any]]
+    groups: list[dict[str, Any]]
+    thresholds: dict[str, Any]
+
+    def kept(self, layer: str) -> np.ndarray:
+        return np.asarray(self.layers[layer]["kept"], dtype=np.int64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "layers": self.layers,
+            "nodes_per_layer": {name: info["nodes"] for name, info in self.layers.items()},
+            "kept_per_layer": {name: len(info["kept"]) for name, info in self.layers.items()},
+            "groups": self.groups,
+            "thresholds": self.thresholds,
+        }
+
+
+class PruningError(RuntimeError):
+    """Training did not end with exactly k gates above the open and N-k below the closed threshold."""
+
+
+def top_k_kept(gate_values: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the k largest gate values (ties broken by index, deterministically)."""
+    order = np.argsort(-gate_values, kind="stable")
+    kept = np.zeros(gate_values.shape[0], dtype=bool)
+    kept[order[:k]] = True
+    return kept
+
+
+def decide_mask(
+    gate_values: Mapping[str, np.ndarray], groups: Sequence[BudgetGroup], settings: PrunerSettings
+) -> MaskResult:
+    """Kept set = top-k gates of every group; record whether kept > open and rejected < closed thresholds."""
+    layers: dict[str, dict[str, Any]] = {}
+    group_info = []
+    all_passed = True
+    for group in groups:
+        values = np.concatenate([gate_values[name] for name in group.layers])
+        kept = top_k_kept(values, group.k)
+        min_kept = float(values[kept].min())
+        max_rejected = float(values[~kept].max())
+        passed = min_kept > settings.open_threshold and max_rejected < settings.closed_threshold
+        all_passed &= passed
+        group_info.append(
+            {
+                "name": group.name,
+                "layers": list(group.layers),
+                "k": group.k,
+                "size": int(values.shape[0]),
+                "n_open": int(np.sum(values > settings.open_threshold)),
+                "n_closed": int(np.sum(values < settings.closed_threshold)),
+                "min_kept_gate": min_kept,
+                "max_rejected_gate": max_rejected,
+                "passed": bool(passed),
+            }
+        )
+        start = 0
+        for name in group.layers:
+            n_nodes = gate_values[name].shape[0]
+            layer_kept = kept[start : start + n_nodes]
+            layers[name] = {
+                "nodes": int(n_nodes),
+                "kept": np.flatnonzero(layer_kept).tolist(),
+                "gate_values": gate_values[name].tolist(),
+            }
+            start += n_nodes
+    thresholds = {
+        "open": settings.open_threshold,
+        "closed": settings.closed_threshold,
+        "passed": bool(all_passed),
+    }
+    return MaskResult(layers=layers, groups=group_info, thresholds=thresholds)
+
+
+def require_thresholds(mask: MaskResult) -> None:
+    """Raise PruningError listing the failing groups unless every group passed the threshold check."""
+    failing = [g for g in mask.groups if not g["passed"]]
+    if failing:
+        details = "; ".join(
+            f"{g['name']}: k={g['k']} of {g['size']}, open={g['n_open']}, closed={g['n_closed']}, "
+            f"min kept gate={g['min_kept_gate']:.4g}, max rejected gate={g['max_rejected_gate']:.4g}"
+            for g in failing
+        )
+        raise PruningError(
+            f"gates not binary at the end of training (open > {mask.thresholds['open']}, "
+            f"closed < {mask.thresholds['closed']}): {details}"
+        )
+
+
+def apply_hard_mask(network: keras.Model, mask: MaskResult) -> None:
+    """Set every gate layer's hard mask to its kept set, so rejected nodes output exactly zero."""
+    gates = _gate_layers(network)
+    for name, info in mask.layers.items():
+        hard = np.zeros(info["nodes"], dtype=np.float32)
+        hard[info["kept"]] = 1.0
+        gates[name].hard_mask.assign(hard)
+
+
+def gate_values(network: keras.Model) -> dict[str, np.ndarray]:
+    """sigma(w) of every gate layer of ``network``, by layer name."""
+    return {name: layer.gate_values() for name, layer in _gate_layers(network).items()}
+
+
+class PrunerCallback(keras.callbacks.Callback):
+    """Runs the schedule (warm-up, ramp, full, anneal), logs gates per epoch, stops after the anneal.
+
+    The anneal starts when only ``anneal_epochs`` remain, or earlier if after the ramp every group is already
+    binary with k gates open. At its start the kept set (top-k per group) is frozen, the pruner loss and the
+    gate optimizer are switched off, and at each anneal epoch the logits move a further 1/anneal_epochs of
+    the way to +-margin (kept / rejected) while the classifier keeps training.
+    """
+
+    def __init__(self, groups: Sequence[BudgetGroup], settings: PrunerSettings) -> None:
+        super().__init__()
+        self.groups = list(groups)
+        self.settings = settings
+        self.log: dict[str, list[Any]] = {}
+        self.anneal_start: int | None = None
+        self._anneal_from: dict[str, np.ndarray] = {}
+        self._anneal_to: dict[str, np.ndarray] = {}
+        self.gates_at_anneal: dict[str, np.ndarray] = {}
+        self.undecided_at_anneal: int | None = None
+
+    def _gate_layers(self) -> dict[str, AutoPrunerGate]:
+        return _gate_layers(self.model.network)
+
+    def _phase(self, epoch: int) -> str:
+        if self.anneal_start is not None and epoch >= self.anneal_start:
+            return "anneal"
+        if epoch < self.settings.warmup_epochs:
+            return "warmup"
+        if epoch < self.settings.warmup_epochs + self.settings.ramp_epochs:
+            return "ramp"
+        return "prune"
+
+    def _start_anneal(self, epoch: int) -> None:
+        """Freeze the kept set (top-k per group) and the logit path of the anneal."""
+        self.anneal_start = epoch
+        values = gate_values(self.model.network)
+        self.gates_at_anneal = {name: v.copy() for name, v in values.items()}
+        mask = decide_mask(values, self.groups, self.settings)
+        self.undecided_at_anneal = sum(g["size"] - g["n_open"] - g["n_closed"] for g in mask.groups)
+        margin = self.settings.anneal_margin
+        for name, layer in self._gate_layers().items():
+            if name not in mask.layers:
+                continue
+            start = np.asarray(layer.logit.numpy(), dtype=np.float64)
+            kept = np.zeros(start.shape[0], dtype=bool)
+            kept[mask.layers[name]["kept"]] = True
+            self._anneal_from[name] = start
+            self._anneal_to[name] = np.where(kept, np.maximum(start, margin), np.minimum(start, -margin))
+        self.model.pruner_strength.assign(0.0)
+        self.model.gate_optimizer.learning_rate.assign(0.0)
+
+    def _pruning_decided(self, epoch: int, values: Mapping[str, np.ndarray]) -> bool:
+        """After the ramp, every group already binary with exactly k gates open."""
+        if epoch + 1 < self.settings.warmup_epochs + self.settings.ramp_epochs:
+            return False
+        return decide_mask(values, self.groups, self.settings).thresholds["passed"]
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self.anneal_start is None and epoch >= self.settings.epochs - self.settings.anneal_epochs:
+            self._start_anneal(epoch)
+        if self.anneal_start is None:
+            self.model.pruner_strength.assign(self.settings.ramp_factor(epoch))
+            return
+        fraction = min(1.0, (epoch - self.anneal_start + 1) / max(self.settings.anneal_epochs, 1))
+        layers = self._gate_layers()
+        for name, start in self._anneal_from.items():
+            target = self._anneal_to[name]
+            layers[name].logit.assign((start + fraction * (target - start)).astype(np.float32))
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        logs = dict(logs or {})
+        values = gate_values(self.model.network)
+        record = {
+            "epoch": epoch,
+            "phase": self._phase(epoch),
+            "pruner_strength": float(self.model.pruner_strength.numpy()),
+            **{key: float(value) for key, value in logs.items()},
+            "open_gates": {name: int(np.sum(v > 0.5)) for name, v in values.items()},
+            "strictly_open_gates": {name: int(np.sum(v > self.settings.open_threshold)) for name, v in values.items()},
+            "strictly_closed_gates": {
+                name: int(np.sum(v < self.settings.closed_threshold)) for name, v in values.items()
+            },
+        }
+        for key, value in record.items():
+            self.log.setdefault(key, []).append(value)
+        if self.anneal_start is None:
+            if self._pruning_decided(epoch, values):
+                self._start_anneal(epoch + 1)
+                self.model.stop_training = self.settings.anneal_epochs == 0
+        elif epoch + 1 >= self.anneal_start + self.settings.anneal_epochs:
+            self.model.stop_training = True
