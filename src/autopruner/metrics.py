@@ -268,10 +268,8 @@ def model_size(stages) -> dict:
     """Size of the structure that survives pruning: live nodes per layer, weights, multiplications.
 
     ``stages`` is a folded dense chain (`autopruner.dense_chain.fold_model`); the standardization is folded
-    into the
-    first layer and costs nothing. Multiplications are the non-zero weights between live nodes; weights adds
-    the
-    biases of the live nodes. The ``*_full`` entries count the same network before pruning.
+    into the first layer and costs nothing. Multiplications are the non-zero weights between live nodes;
+    weights adds the biases of the live nodes. The ``*_full`` entries count the same network before pruning.
     """
     from autopruner.dense_chain import live_nodes, nonzero_products
 

@@ -1,10 +1,8 @@
 """ROC comparison plots (AutoPruner paper Figs. 2 and 3) and the per-model summary tables.
 
 Every curve is background rejection 1/ε_B (log axis) against signal efficiency ε_S, with a 68 % bootstrap
-band.
-Ratio panels divide each model by the baseline replica by replica: all models share the bootstrap replicas of
-the
-same test candidates (`autopruner.evaluation.bootstrap_rng`), so the ratio band is the paired uncertainty.
+band. Ratio panels divide each model by the baseline replica by replica: all models share the bootstrap
+replicas of the same test candidates (`autopruner.evaluation.bootstrap_rng`), so the ratio band is the paired uncertainty.
 """
 
 from __future__ import annotations

@@ -1,27 +1,21 @@
 """FPGA resources and latency of a firmware project: vendor C synthesis where available, else an estimate.
 
-Estimate (``"source": "estimate"``), per Dense layer of the folded network, after quantizing the weights to
-the
+Estimate (``"source": "estimate"``), per Dense layer of the folded network, after quantizing the weights to the
 layer's weight type exactly as the firmware does (truncation: w_q = ⌊w·2^F⌋·2^−F):
 
 * products: the non-zero quantized weights between live nodes. A product by a constant whose odd mantissa
   (|w_q·2^F| with trailing zero bits removed) has more than ``DSP_MANTISSA_BITS`` bits is bound to a DSP;
-  shorter
-  constants become shift-and-add logic in LUTs (HLS does this for cheap constants). With reuse factor R one
-  DSP
-  serves R products: DSP = Σ_layers ⌈N_DSP/R⌉.
-* LUT = λ_node·nodes + λ_mult·⌈N_products/R⌉, FF = φ_node·nodes + φ_mult·⌈N_products/R⌉ (nodes: non-input live
-  nodes; they carry bias adders, activations, output registers; products carry the multipliers and adder
-  trees).
-  λ and φ solve the two published builds of the hls4ml tutorial model exactly (`CALIBRATION`); the DSP
-  threshold
-  of 7 mantissa bits reproduces their DSP counts within 15 % for tutorial-like weights (tests/test_hls.py).
+  shorter constants become shift-and-add logic in LUTs (HLS does this for cheap constants). With reuse
+  factor R one DSP serves R products: DSP = Σ_layers ⌈N_DSP/R⌉.
+* LUT = λ_node·nodes + λ_mult·⌈N_products/R⌉, FF = φ_node·nodes + φ_mult·⌈N_products/R⌉ (nodes: non-input
+  live nodes; they carry bias adders, activations, output registers; products carry the multipliers and
+  adder trees). λ and φ solve the two published builds of the hls4ml tutorial model exactly
+  (`CALIBRATION`); the DSP threshold of 7 mantissa bits reproduces their DSP counts within 15 % for
+  tutorial-like weights (tests/test_hls.py).
 * latency: Σ_layers [1 (multiply) + ⌈d/A⌉ + (R − 1)] + activation cycles, d = ⌈log2(n + 1)⌉ the adder-tree
-  depth
-  of the widest output column (n non-zero products plus the bias), A = 4 additions chained per 5 ns clock;
-  ReLU 0 cycles, sigmoid/tanh table 1, softmax 2. Tutorial: 14 cycles dense, 12 at 75 % sparsity, as
-  published.
-  The interval is R (the Latency strategy pipelines the whole network).
+  depth of the widest output column (n non-zero products plus the bias), A = 4 additions chained per 5 ns
+  clock; ReLU 0 cycles, sigmoid/tanh table 1, softmax 2. Tutorial: 14 cycles dense, 12 at 75 % sparsity,
+  as published. The interval is R (the Latency strategy pipelines the whole network).
 * BRAM_18K: one per sigmoid/tanh lookup table (1024 × 18 bits), 8 per softmax (as in the tutorial build).
 """
 
@@ -55,8 +49,7 @@ REPORT_KEYS = (
 )
 VENDOR_TOOLS = ("vitis_hls", "vitis-run", "vivado_hls")
 
-# : published C-synthesis of the hls4ml tutorial 16-64-32-32-5 model, ap_fixed<16,6>, RF 1, 5 ns (hls-
-# reference.md)
+# published C-synthesis of the hls4ml tutorial 16-64-32-32-5 model, ap_fixed<16,6>, RF 1, 5 ns (hls-reference.md)
 CALIBRATION = {
     "dense": {"products": 4256, "nodes": 133, "DSP": 1502, "LUT": 101839, "FF": 9363, "latency_cycles": 14},
     "sparse75": {"products": 1064, "nodes": 133, "DSP": 834, "LUT": 33849, "FF": 5196, "latency_cycles": 12},
