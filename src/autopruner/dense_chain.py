@@ -1,10 +1,8 @@
 """A tagger as a plain chain of dense layers: standardization and node gates folded into the weights.
 
-Every tagger is Input → Normalization → (Dense, ReLU, optional per-node gate)* → Dense(1, sigmoid). For
-counting
-the structure that survives pruning and for firmware (hls4ml has no Normalization layer), the chain is
-rewritten as
-Dense layers only, without changing what it computes:
+Every tagger is Input → Normalization → (Dense, ReLU, optional per-node gate)* → Dense(1, sigmoid). For counting
+the structure that survives pruning and for firmware (hls4ml has no Normalization layer), the chain is rewritten
+as Dense layers only, without changing what it computes:
 
 * Normalization, z = (x − μ)/σ, folds into the first Dense: W' = W/σ (row-wise), b' = b − (μ/σ)·W.
 * A gate g ≥ 0 that multiplies node outputs folds into the columns of the Dense before it: g·relu(Wx + b) =

@@ -1,14 +1,11 @@
 """ATLAS-like fast detector: tracks (efficiency, pT and impact-parameter resolution) and calorimeter towers.
 
-Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it.
-Track
-impact parameters come from the exact helix in the solenoid field through the true production vertex,
-relative to
-the nominal beamline (d0) and to the true primary-vertex z (z0); the quoted d0 error includes the beam-spot
-size,
-so prompt tracks have unit-width d0 significance. Towers collect the calorimeter deposits of all visible
-particles
-(charged ones bent to the calorimeter radius) in eta-phi cells and smear the EM and hadronic parts separately.
+Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it. Track
+impact parameters come from the exact helix in the solenoid field through the true production vertex, relative
+to the nominal beamline (d0) and to the true primary-vertex z (z0); the quoted d0 error includes the beam-spot
+size, so prompt tracks have unit-width d0 significance. Towers collect the calorimeter deposits of all visible
+particles (charged ones bent to the calorimeter radius) in eta-phi cells and smear the EM and hadronic parts
+separately.
 """
 
 from __future__ import annotations

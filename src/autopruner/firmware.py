@@ -1,10 +1,8 @@
 """hls4ml firmware projects of the taggers, and their bit-accurate fixed-point emulation.
 
 The firmware consumes the raw features: the model's Normalization is folded into the first Dense
-(`autopruner.dense_chain`), and hls4ml converts the resulting Dense-only Keras model. Folding moves the
-feature
-scales into the first layer, so that layer and the input get their own fixed-point types
-(`first_layer_precision`):
+(`autopruner.dense_chain`), and hls4ml converts the resulting Dense-only Keras model. Folding moves the feature
+scales into the first layer, so that layer and the input get their own fixed-point types (`first_layer_precision`):
 the default type (``ap_fixed<16,6>``) cannot hold a raw p_T of 2 TeV nor resolve a weight divided by it.
 """
 
@@ -58,14 +56,11 @@ def first_layer_precision(
     """Fixed-point types of the raw input and of the folded first Dense that keep the default type's
     resolution.
 
-    With the default ``ap_fixed<W,I>`` (F = W − I fractional bits) applied to standardized inputs z = (x −
-    μ)/σ:
+    With the default ``ap_fixed<W,I>`` (F = W − I fractional bits) applied to standardized inputs z = (x − μ)/σ:
     * input: integer bits for max|x|, fractional bits F + ⌈log2(1/σ_min)⌉ so that δx/σ ≤ 2^−F for every
-      feature;
-      rounding and saturation (an outlier clips instead of wrapping around);
+      feature; rounding and saturation (an outlier clips instead of wrapping around);
     * weights W/σ: integer bits for max|W/σ|, fractional bits F + ⌈log2 max|x|⌉: a weight rounding δ
-      multiplies
-      the raw x, so δ·max|x| must stay at the default resolution 2^−F (the folded bias −Σ μ/σ·W cancels the
+      multiplies the raw x, so δ·max|x| must stay at the default resolution 2^−F (the folded bias −Σ μ/σ·W cancels the
       large x·W/σ, so the rounding is not diluted). This costs bits: the price of consuming raw features;
     * bias: integer bits for max|b'|, F fractional bits.
     """
