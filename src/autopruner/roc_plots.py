@@ -2,7 +2,8 @@
 
 Every curve is background rejection 1/ε_B (log axis) against signal efficiency ε_S, with a 68 % bootstrap
 band. Ratio panels divide each model by the baseline replica by replica: all models share the bootstrap
-replicas of the same test candidates (`autopruner.evaluation.bootstrap_rng`), so the ratio band is the paired uncertainty.
+replicas of the same test candidates (`autopruner.evaluation.bootstrap_rng`), so the ratio band is the paired
+uncertainty.
 """
 
 from __future__ import annotations
