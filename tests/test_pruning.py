@@ -139,3 +139,9 @@ def test_apply_hard_mask_sets_kept_nodes_only():
     gates = {"gate": np.array([0.999, 0.001, 0.999, 0.001, 0.001])}
     apply_hard_mask(model, decide_mask(gates, [BudgetGroup("g", ("gate",), 2)], PrunerSettings()))
     np.testing.assert_array_equal(model.get_layer("gate").hard_mask.numpy(), [1, 0, 1, 0, 0])
+
+
+def test_settings_reject_a_shrinking_pruner_scale():
+    with pytest.raises(ValueError, match="pruner_growth"):
+        PrunerSettings(pruner_growth=0.5)
+    assert PrunerSettings.from_config({"pruner_growth": 2.0, "pruner_scale_max": 1e3}).pruner_growth == 2.0

@@ -119,6 +119,25 @@ def test_hidden_group_ends_with_exactly_k_open_and_reduce_matches(tmp_path):
     assert (tmp_path / "training.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_pruner_loss_binarises_the_gates_before_the_anneal():
+    """With geometric growth of the pruner loss, at most 5 % of the gates are left for the anneal to decide."""
+    data = toy_data(16, n_train=6000)
+    settings = TrainSettings(hidden_layers=(32, 32), epochs=6, batch_size=64, learning_rate=3e-3, patience=3)
+    pruner = PrunerSettings(
+        budget_weight=1000.0,
+        pruner_growth=2.0,
+        pruner_scale_max=1000.0,
+        warmup_epochs=2,
+        ramp_epochs=3,
+        anneal_epochs=2,
+        epochs=18,
+    )
+    network, mask, history = train_autopruner(data, settings, pruner, budget_percent=50, seed=4)
+    assert history["undecided_gates_at_anneal"] <= 0.05 * 64
+    assert history["pruner_scale"][0] == 1.0 and max(history["pruner_scale"]) > 100.0
+    assert sum(history["kept_per_layer"].values()) == 32 and mask.thresholds["passed"]
+
+
 def test_reduce_folds_gates_of_a_random_gated_network_to_1e5():
     """Soft gates, a hard mask and an input gate: the plain network reproduces the gated one exactly."""
     rng = np.random.default_rng(4)

@@ -2,12 +2,24 @@
 
 A gate layer multiplies each node by sigma(w_i). The pruner loss on a *budget group* of N gates (one or
 several layers) is ``budget_weight * ((sum sigma - k) / N)**2 + binary_weight * mean sigma (1 - sigma)``:
-the first term sets how many nodes survive, the second pushes every gate to 0 or 1. The weights follow a
-schedule (warm-up without pruner, linear ramp, full strength); a final *anneal* phase takes the top-k gates
-of each group as the kept set and moves the logits of every gate linearly (in epochs) to beyond the
-open/closed thresholds while the classifier keeps training, so the network learns to live without the
-rejected nodes and the run ends with exactly k gates open. The kept set is then checked against the
-thresholds (`PruningError` otherwise).
+the first term sets how many nodes survive, the second pushes every gate to 0 or 1.
+
+Schedule: a warm-up without pruner, a linear ramp of the pruner strength to 1, then *geometric growth*: from
+the first epoch in which every group's gate sum is within ``budget_tolerance`` gates of k (at the end of the
+ramp at the latest) the whole pruner loss is multiplied by ``pruner_growth`` per epoch, up to
+``pruner_scale_max``. Why the whole loss and not the binarisation weight alone: once the budget is met the
+gates sit near sigma = k/N and the binarisation term pulls them all the same way, so a larger binary weight
+alone only drags the gate sum off k (the count slack is ~ binary_weight * N / (2 budget_weight) gates) and
+freezes a wrong count. Growing both terms together keeps that slack fixed (~0.1 gate with the default
+weights) while the pruner gradient on the gate logits grows until it dominates the classifier's noisy
+gradient; the binarisation instability then separates the gates into k open and N-k closed, ranked by what
+the classifier has learned up to then. So the loss, not the anneal, takes the 0/1 decision.
+
+The final *anneal* is only a short clean-up: it takes the top-k gates of each group as the kept set and
+moves the logits of every gate linearly (in epochs) to beyond the open/closed thresholds while the
+classifier keeps training, so the run always ends with exactly k gates open. How much it had left to
+decide is recorded as ``undecided_gates_at_anneal`` (gates between the thresholds when it starts; in
+history.json and mask.json). The kept set is then checked against the thresholds (`PruningError` otherwise).
 
 Training uses `AutoPrunerTrainer`, a `keras.Model` wrapping the (plain, serializable) gated network: it adds
 the pruner loss in ``compute_loss`` and trains the gate logits with their own Adam optimizer (a larger
@@ -106,6 +118,9 @@ class PrunerSettings:
     anneal_epochs: int = 4
     gate_init: float = 3.0
     gate_logit_rate: float = 1.0
+    pruner_growth: float = 1.0
+    pruner_scale_max: float = 1.0
+    budget_tolerance: float = 1.0
     epochs: int = 80
     open_threshold: float = 0.99
     closed_threshold: float = 0.01
@@ -122,6 +137,8 @@ class PrunerSettings:
             raise ValueError(f"need 0 < closed_threshold < 0.5 < open_threshold < 1, got {self}")
         if self.group not in ("all_hidden", "per_layer"):
             raise ValueError(f"autopruner.group must be all_hidden or per_layer, got {self.group!r}")
+        if self.pruner_growth < 1.0 or self.pruner_scale_max < 1.0 or self.budget_tolerance < 0.0:
+            raise ValueError(f"need pruner_growth >= 1, pruner_scale_max >= 1, budget_tolerance >= 0: {self}")
         if self.warmup_epochs + self.ramp_epochs + self.anneal_epochs > self.epochs:
             raise ValueError(f"warm-up + ramp + anneal epochs exceed autopruner.epochs: {self}")
 
@@ -172,7 +189,8 @@ def _gate_layers(network: keras.Model) -> dict[str, AutoPrunerGate]:
 class AutoPrunerTrainer(keras.Model):
     """Trains a gated network with L_total = L_classifier + L_pruner; the network itself stays a plain model.
 
-    The schedule variables (pruner strength, anneal on/off) are set per epoch by `PrunerCallback`.
+    The schedule variables (pruner strength = ramp factor, pruner scale = geometric growth) are set per
+    epoch by `PrunerCallback`.
     """
 
     def __init__(
@@ -197,6 +215,7 @@ class AutoPrunerTrainer(keras.Model):
                 raise ValueError(f"budget group {g.name}: need 0 < k < N, got k={g.k}, N={size}")
         self._gate_layers = [gates[name] for g in self.groups for name in g.layers]
         self.pruner_strength = keras.Variable(0.0, trainable=False, name="pruner_strength")
+        self.pruner_scale = keras.Variable(1.0, trainable=False, name="pruner_scale")
         # Adam moves a parameter by at most ~lr per step: this bounds a logit's change per epoch by the rate.
         self.gate_optimizer = keras.optimizers.Adam(learning_rate=settings.gate_logit_rate / max(steps_per_epoch, 1))
         self.gate_optimizer.build([layer.logit for layer in self._gate_layers])
@@ -218,7 +237,7 @@ class AutoPrunerTrainer(keras.Model):
             total = total + pruner_loss(
                 self.group_gates(group), group.k, self.settings.budget_weight, self.settings.binary_weight
             )
-        return self.pruner_strength * total
+        return self.pruner_strength * self.pruner_scale * total
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Classifier loss (compiled, sample-weighted) plus pruner loss; each part tracked as a metric."""
@@ -355,9 +374,10 @@ def gate_values(network: keras.Model) -> dict[str, np.ndarray]:
 
 
 class PrunerCallback(keras.callbacks.Callback):
-    """Runs the schedule (warm-up, ramp, full, anneal), logs gates per epoch, stops after the anneal.
+    """Runs the schedule (warm-up, ramp, growth, anneal), logs gates per epoch, stops after the anneal.
 
-    The anneal starts when only ``anneal_epochs`` remain, or earlier if after the ramp every group is already
+    The pruner-loss scale grows geometrically from the budget being met (see the module docstring). The
+    anneal starts when only ``anneal_epochs`` remain, or earlier if after the ramp every group is already
     binary with k gates open. At its start the kept set (top-k per group) is frozen, the pruner loss and the
     gate optimizer are switched off, and at each anneal epoch the logits move a further 1/anneal_epochs of
     the way to +-margin (kept / rejected) while the classifier keeps training.
@@ -373,6 +393,7 @@ class PrunerCallback(keras.callbacks.Callback):
         self._anneal_to: dict[str, np.ndarray] = {}
         self.gates_at_anneal: dict[str, np.ndarray] = {}
         self.undecided_at_anneal: int | None = None
+        self.growth_start: int | None = None
 
     def _gate_layers(self) -> dict[str, AutoPrunerGate]:
         return _gate_layers(self.model.network)
@@ -404,6 +425,30 @@ class PrunerCallback(keras.callbacks.Callback):
             self._anneal_to[name] = np.where(kept, np.maximum(start, margin), np.minimum(start, -margin))
         self.model.pruner_strength.assign(0.0)
         self.model.gate_optimizer.learning_rate.assign(0.0)
+
+    @staticmethod
+    def _group_values(values: Mapping[str, np.ndarray], group: BudgetGroup) -> np.ndarray:
+        return np.concatenate([values[name] for name in group.layers])
+
+    def budget_met(self, values: Mapping[str, np.ndarray]) -> bool:
+        """Every group's gate sum within ``budget_tolerance`` gates of its k."""
+        return all(
+            abs(self._group_values(values, g).sum() - g.k) <= self.settings.budget_tolerance for g in self.groups
+        )
+
+    def _grow_pruner_scale(self, epoch: int, values: Mapping[str, np.ndarray]) -> None:
+        """Multiply the pruner-loss scale by ``pruner_growth`` (up to the cap) from the budget being met on.
+
+        Growth starts at the first epoch that ends with every group's gate sum within ``budget_tolerance`` of
+        k, or at the end of the ramp at the latest, and then continues every epoch.
+        """
+        if self.growth_start is None:
+            ramp_done = epoch + 1 >= self.settings.warmup_epochs + self.settings.ramp_epochs
+            if not (ramp_done or self.budget_met(values)):
+                return
+            self.growth_start = epoch
+        current = float(self.model.pruner_scale.numpy())
+        self.model.pruner_scale.assign(min(current * self.settings.pruner_growth, self.settings.pruner_scale_max))
 
     def _pruning_decided(self, epoch: int, values: Mapping[str, np.ndarray]) -> bool:
         """After the ramp, every group already binary with exactly k gates open."""
@@ -437,8 +482,12 @@ class PrunerCallback(keras.callbacks.Callback):
                 name: int(np.sum(v < self.settings.closed_threshold)) for name, v in values.items()
             },
         }
+        record["pruner_scale"] = float(self.model.pruner_scale.numpy())
+        record["gate_sum"] = {g.name: float(self._group_values(values, g).sum()) for g in self.groups}
         for key, value in record.items():
             self.log.setdefault(key, []).append(value)
+        if self.anneal_start is None and epoch >= self.settings.warmup_epochs:
+            self._grow_pruner_scale(epoch, values)
         if self.anneal_start is None:
             if self._pruning_decided(epoch, values):
                 self._start_anneal(epoch + 1)

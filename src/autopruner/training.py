@@ -532,7 +532,8 @@ def run_train_autopruner(
     network, mask, history = train_autopruner(data, settings, pruner, budget_percent, tf_seed)
     history |= {"training_seed": int(seed)}
     save_model(network, outputs["model"])
-    write_json(outputs["mask"], mask.to_json() | {"budget_percent": budget_percent})
+    anneal = {key: history[key] for key in ("anneal_start_epoch", "undecided_gates_at_anneal")}
+    write_json(outputs["mask"], mask.to_json() | {"budget_percent": budget_percent} | anneal)
     write_json(outputs["history"], history)
     plot_training(history, outputs["plot"])
 
