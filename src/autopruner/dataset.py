@@ -1,10 +1,12 @@
 """Merge the per-shard candidate files into one dataset with a hash-based split and p_T-flattening weights.
 
 The split of a candidate depends only on its ``event_id`` (splitmix64 hash -> uniform number in [0, 1)), so it
-is the same on every rerun, for any file order and any sharding. ``train_weight`` makes the weighted p_T
-spectrum of each class flat in the configured bins (equal weight per bin) and gives both classes the same
-total, separately in each split; candidates in bins where either class of their split is empty, or outside the
-bins, get weight 0. Everything streams file by file (two passes: histograms, then writing) so memory stays
+is the same on every rerun, for any file order and any sharding. ``train_weight`` reweights the p_T spectra of
+signal and background onto each other, separately in each split: both classes take the shape of the average of
+their normalised spectra in the configured bins and the same total, so the tagger cannot learn p_T. (A flat
+target spectrum was the first choice, but on p_T^-5 spectra it gave the few TeV-scale candidates weights of
+hundreds and the baseline over-trained on them within five epochs; the common shape keeps weights of order
+one.) Candidates in bins where either class of their split is empty, or outside the bins, get weight 0. Everything streams file by file (two passes: histograms, then writing) so memory stays
 flat.
 """
 
@@ -102,15 +104,20 @@ class _PtHistograms:
         self.counts += np.bincount(split, minlength=len(SPLIT_CODES))
 
     def train_weight(self, split: np.ndarray, label: np.ndarray, pt_gev: np.ndarray, weight: np.ndarray):
-        """weight * (target per bin) / (class sum in the bin); each class sums to n_split / 2 in its split."""
+        """weight * (target in the bin) / (class sum in the bin); each class sums to n_split / 2 in its split.
+
+        The target shape is the mean of the two classes' normalised spectra over the bins both populate.
+        """
         populated = np.all(self.sums > 0, axis=1)  # [split, bin]: both classes present
-        n_bins = populated.sum(axis=1)
-        per_bin = np.where(n_bins > 0, 0.5 * self.counts / np.maximum(n_bins, 1), 0.0)  # [split]
+        class_sums = np.where(populated[:, None, :], self.sums, 0.0)
+        totals = class_sums.sum(axis=2, keepdims=True)
+        shape = 0.5 * (class_sums / np.where(totals > 0, totals, 1.0)).sum(axis=1)  # [split, bin], sums to 1
+        target = shape * (0.5 * self.counts)[:, None]  # [split, bin]
         b = self.bin_index(pt_gev)
         safe_b = np.maximum(b, 0)
         ok = (b >= 0) & populated[split, safe_b]
         denom = np.where(ok, self.sums[split, label, safe_b], 1.0)
-        return np.where(ok, weight * per_bin[split] / denom, 0.0)
+        return np.where(ok, weight * target[split, safe_b] / denom, 0.0)
 
 
 def _split_label_pt_weight(chunk: dict[str, np.ndarray], fractions: Mapping[str, float]):
