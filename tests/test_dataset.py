@@ -99,7 +99,7 @@ def test_flattened_pt_spectra_agree_and_classes_balance(merged):
         assert np.all(common >= np.minimum(*raw) - 0.02) and np.all(common <= np.maximum(*raw) + 0.02)
     # weights stay of order one: no candidate dominates its class (a flat target spectrum fails this)
     positive = t["train_weight"][t["train_weight"] > 0]
-    assert positive.max() < 25 * positive.mean()  # a flat target gives ~160 on these spectra
+    assert positive.max() < 50 * positive.mean()  # a flat target gives several hundred on these spectra
     # the raw spectra differ a lot: the test above is not trivially true
     sig, bkg = t["fj_pt"][t["label"] == 1], t["fj_pt"][t["label"] == 0]
     assert np.mean(sig > 500) > 3 * np.mean(bkg > 500)
