@@ -136,6 +136,18 @@ def _cluster_one_event(
                 mom = other
         return nn_dist[pos] * mom
 
+    def move_tail_to(pos, tail):
+        """Fill the slot ``pos`` with the last active brief jet ``tail`` (fastjet's compaction step)."""
+        b_rap[pos] = b_rap[tail]
+        b_phi[pos] = b_phi[tail]
+        b_mom[pos] = b_mom[tail]
+        b_beam[pos] = b_beam[tail]
+        b_index[pos] = b_index[tail]
+        nn_dist[pos] = nn_dist[tail]
+        nn[pos] = nn[tail]
+        where_is[b_index[pos]] = pos
+        dij[pos] = dij[tail]
+
     def set_nn_nocross(pos, end):
         best = b_beam[pos]
         best_j = -1
@@ -198,16 +210,7 @@ def _cluster_one_event(
             init_brief(pb, k)
             n_active -= 1
             tail = n_active
-            # *jetA = *tail
-            b_rap[pa] = b_rap[tail]
-            b_phi[pa] = b_phi[tail]
-            b_mom[pa] = b_mom[tail]
-            b_beam[pa] = b_beam[tail]
-            b_index[pa] = b_index[tail]
-            nn_dist[pa] = nn_dist[tail]
-            nn[pa] = nn[tail]
-            where_is[b_index[pa]] = pa
-            dij[pa] = dij[tail]
+            move_tail_to(pa, tail)  # *jetA = *tail
             for i in range(n_active):
                 if nn[i] == pa or nn[i] == pb:
                     set_nn_nocross(i, n_active)
@@ -238,15 +241,7 @@ def _cluster_one_event(
             pa = where_is[ia]
             n_active -= 1
             tail = n_active
-            b_rap[pa] = b_rap[tail]
-            b_phi[pa] = b_phi[tail]
-            b_mom[pa] = b_mom[tail]
-            b_beam[pa] = b_beam[tail]
-            b_index[pa] = b_index[tail]
-            nn_dist[pa] = nn_dist[tail]
-            nn[pa] = nn[tail]
-            where_is[b_index[pa]] = pa
-            dij[pa] = dij[tail]
+            move_tail_to(pa, tail)
             for i in range(n_active):
                 if nn[i] == pa:
                     set_nn_nocross(i, n_active)
