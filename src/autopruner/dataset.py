@@ -6,8 +6,8 @@ signal and background onto each other, separately in each split: both classes ta
 their normalised spectra in the configured bins and the same total, so the tagger cannot learn p_T. (A flat
 target spectrum was the first choice, but on p_T^-5 spectra it gave the few TeV-scale candidates weights of
 hundreds and the baseline over-trained on them within five epochs; the common shape keeps weights of order
-one.) Candidates in bins where either class of their split is empty, or outside the bins, get weight 0. Everything streams file by file (two passes: histograms, then writing) so memory stays
-flat.
+one.) Candidates in bins where either class of their split is empty, or outside the bins, get weight 0.
+Everything streams file by file (two passes: histograms, then writing) so memory stays flat.
 """
 
 from __future__ import annotations
