@@ -87,7 +87,7 @@ def write_pdf(rows: list[dict], path) -> None:
         "retrained": ("^", "retrained"),
     }
     with _style():
-        fig, axes = plt.subplots(2, 2, figsize=(14, 11))
+        fig, axes = plt.subplots(2, 2, figsize=(15, 12), layout="constrained")
         (a_dsp, a_lut), (a_lat, a_tradeoff) = axes
         source = ", ".join(sorted({r["source"] for r in rows}))
         for kind, (marker, label) in styles.items():
@@ -126,7 +126,7 @@ def write_pdf(rows: list[dict], path) -> None:
                     textcoords="offset points",
                 )
         for ax, ylabel in ((a_dsp, "DSP"), (a_lut, "LUT, FF"), (a_lat, "Latency [ns]")):
-            ax.set_xlabel("Hidden-node budget [%] (original = 100 %)")
+            ax.set_xlabel("Hidden nodes kept [% of all; original = 100]")
             ax.set_ylabel(ylabel)
             ax.grid(True, alpha=0.3)
             ax.legend(frameon=False, fontsize=10)
@@ -139,7 +139,8 @@ def write_pdf(rows: list[dict], path) -> None:
         a_tradeoff.grid(True, which="both", alpha=0.3)
         a_tradeoff.legend(frameon=False, fontsize=9)
         rf = rows[0].get("interval")
-        fig.suptitle(f"hls4ml firmware, resources from: {source}; interval {rf} clock(s)", fontsize=13)
+        origin = "ESTIMATE (no vendor HLS tool)" if source == "estimate" else source
+        fig.suptitle(f"hls4ml firmware — resources and latency: {origin}; interval {rf} clock(s)", fontsize=15)
         with atomic_output(path) as tmp:
             fig.savefig(tmp, bbox_inches="tight")
         plt.close(fig)
