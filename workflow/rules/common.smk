@@ -63,6 +63,7 @@ def final_targets():
     """What `snakemake` builds with no target: the ROC comparison, the firmware summary and the data plots."""
     return [
         "results/roc_all.pdf",
+        *[f"results/budget{b}/roc.pdf" for b in budgets()],
         "results/summary.csv",
         "results/hls_summary.csv",
         "results/hls_summary.pdf",
