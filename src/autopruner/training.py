@@ -165,8 +165,15 @@ def _train_classifier(
 
 def train_baseline(data: TrainingData, settings: TrainSettings, seed: int) -> tuple[keras.Model, dict[str, Any]]:
     """The unpruned tagger: Normalization adapted on the training split, 4x64 ReLU, early stopping."""
+    return _train_plain(data, settings.hidden_layers, settings, seed)
+
+
+def _train_plain(
+    data: TrainingData, hidden_sizes: Sequence[int], settings: TrainSettings, seed: int
+) -> tuple[keras.Model, dict[str, Any]]:
+    """A plain (ungated) tagger with these hidden sizes, from a fresh seeded initialisation."""
     seed_everything(seed)
-    model = build_tagger(adapted_normalization(data.train.x), settings.hidden_layers)
+    model = build_tagger(adapted_normalization(data.train.x), hidden_sizes)
     model, history = _train_classifier(model, data, settings)
     history["seed"] = int(seed)
     history["validation_auc"] = validation_auc(model, data)
@@ -309,12 +316,7 @@ def retrain(
     data: TrainingData, hidden_sizes: Sequence[int], settings: TrainSettings, seed: int
 ) -> tuple[keras.Model, dict[str, Any]]:
     """The reduced architecture trained from a fresh initialisation, as an independent model."""
-    seed_everything(seed)
-    model = build_tagger(adapted_normalization(data.train.x), hidden_sizes)
-    model, history = _train_classifier(model, data, settings)
-    history["seed"] = int(seed)
-    history["validation_auc"] = validation_auc(model, data)
-    return model, history
+    return _train_plain(data, hidden_sizes, settings, seed)
 
 
 def feature_ranking(
