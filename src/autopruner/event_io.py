@@ -126,13 +126,14 @@ def write_events(path: str | Path, branches: dict, config_json: str, uuid_key: s
         with uproot.recreate(sink, uuid_function=lambda: fixed_uuid) as f:
             f[CONFIG_NAME] = config_json
             # flat ntuple naming of docs/design.md: track_pt, track_eta... sharing the counter ntrack
+            arrays = _as_awkward(branches)
             tree = f.mktree(
                 TREE_NAME,
-                {name: array.type for name, array in _as_awkward(branches).items()},
+                {name: array.type for name, array in arrays.items()},
                 field_name=lambda outer, inner: f"{outer}_{inner}",
                 counter_name=lambda counted: f"n{counted}",
             )
-            tree.extend(_as_awkward(branches))
+            tree.extend(arrays)
 
 
 def read_events(path: str | Path, branches: list[str] | None = None) -> ak.Array:
