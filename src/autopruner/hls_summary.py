@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file
+from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_csv_rows
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,6 @@ def summary_rows(entries: Sequence[HlsEntry]) -> list[dict]:
             }
         )
     return rows
-
-
-def write_csv(rows: list[dict], path) -> None:
-    """The summary as CSV (atomic)."""
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_pdf(rows: list[dict], path) -> None:
@@ -149,6 +140,6 @@ def write_pdf(rows: list[dict], path) -> None:
 def make_hls_summary(entries: Sequence[HlsEntry], out_csv, out_pdf) -> list[dict]:
     """``results/hls_summary.csv`` and ``results/hls_summary.pdf``."""
     rows = summary_rows(entries)
-    write_csv(rows, out_csv)
+    write_csv_rows(rows, out_csv)
     write_pdf(rows, out_pdf)
     return rows

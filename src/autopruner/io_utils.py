@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -38,6 +39,14 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def write_csv_rows(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    """Write dict rows as CSV with a header from the first row's keys, atomically."""
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def require_file(path: str | os.PathLike) -> Path:

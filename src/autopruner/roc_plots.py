@@ -8,7 +8,6 @@ uncertainty.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import warnings
@@ -21,7 +20,7 @@ import numpy as np
 
 from autopruner import metrics
 from autopruner.evaluation import bootstrap_rng, read_scores
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file
+from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_csv_rows
 
 #: ε_S grid of the curves
 EFF_GRID = np.round(np.linspace(0.10, 0.98, 89), 4)
@@ -281,7 +280,7 @@ def make_roc_all(records: Sequence[ModelRecord], cfg: dict[str, Any], out_pdf, o
         pages.append(nodes_page(all_metrics))
         _save_pages(pages, out_pdf)
     rows = summary_rows(all_metrics, cfg["evaluation"]["signal_efficiencies"])
-    write_summary_csv(rows, out_csv)
+    write_csv_rows(rows, out_csv)
     write_summary_md(rows, out_md)
 
 
@@ -310,14 +309,6 @@ def summary_rows(metrics_by_record: Sequence[tuple[ModelRecord, dict]], signal_e
         row["n_signal"], row["n_background"] = m["n_signal"], m["n_background"]
         rows.append(row)
     return rows
-
-
-def write_summary_csv(rows: list[dict], path) -> None:
-    """The summary as CSV (atomic)."""
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _fmt(value, err=None, digits: int = 1) -> str:
