@@ -174,6 +174,22 @@ def test_estimate_puts_exactly_the_long_constants_on_dsps():
     assert synthesis.estimate(stages, precisions, 2, 5.0, "p")["DSP"] == math.ceil(1 / 2) + math.ceil(2 / 2)
 
 
+def test_wide_products_take_several_dsp_slices():
+    # a DSP48E2 multiplies 27 x 18 bits: a 16-bit input by a 10-bit constant fits one slice either way round
+    assert synthesis.dsp_slices(16, np.array([10]))[0] == 1
+    assert synthesis.dsp_slices(27, np.array([18]))[0] == 1
+    # the raw-feature first layer: a 27-bit input by a 24-bit constant needs two, 40 x 30 bits four
+    assert synthesis.dsp_slices(27, np.array([24]))[0] == 2
+    assert synthesis.dsp_slices(40, np.array([30]))[0] == 4
+    # in the estimate: the same layer costs twice the DSPs when its input is 28 bits wide
+    kernel = np.full((4, 2), 0.3)  # ap_fixed<26,4>: a 21-bit odd mantissa, on a DSP
+    stages = [DenseStage(kernel, np.zeros(2), "sigmoid", "d0")]
+    narrow = synthesis.estimate(stages, ["ap_fixed<26,4>"], 1, 5.0, "p", input_widths=[16])
+    wide = synthesis.estimate(stages, ["ap_fixed<26,4>"], 1, 5.0, "p", input_widths=[28])
+    assert narrow["layers"][0]["products_dsp"] == wide["layers"][0]["products_dsp"] == 8
+    assert wide["DSP"] == 2 * narrow["DSP"]
+
+
 def _tutorial_like(rng: np.random.Generator, keep_fraction: float) -> list[DenseStage]:
     """16-64-32-32-5 with trained-like weights N(0, (1.5/√fan_in)²), optionally magnitude-pruned per layer."""
     dims = [16, 64, 32, 32, 5]

@@ -5,8 +5,9 @@ layer's weight type exactly as the firmware does (truncation: w_q = ⌊w·2^F⌋
 
 * products: the non-zero quantized weights between live nodes. A product by a constant whose odd mantissa
   (|w_q·2^F| with trailing zero bits removed) has more than ``DSP_MANTISSA_BITS`` bits is bound to a DSP;
-  shorter constants become shift-and-add logic in LUTs (HLS does this for cheap constants). With reuse
-  factor R one DSP serves R products: DSP = Σ_layers ⌈N_DSP/R⌉.
+  shorter constants become shift-and-add logic in LUTs (HLS does this for cheap constants). A product wider
+  than the DSP48E2's 27x18 multiplier (the raw-feature first layer) is tiled over several slices
+  (`dsp_slices`). With reuse factor R one slice serves R products: DSP = Σ_layers ⌈N_slices/R⌉.
 * LUT = λ_node·nodes + λ_mult·⌈N_products/R⌉, FF = φ_node·nodes + φ_mult·⌈N_products/R⌉ (nodes: non-input
   live nodes; they carry bias adders, activations, output registers; products carry the multipliers and
   adder trees). λ and φ solve the two published builds of the hls4ml tutorial model exactly
@@ -55,6 +56,7 @@ CALIBRATION = {
     "sparse75": {"products": 1064, "nodes": 133, "DSP": 834, "LUT": 33849, "FF": 5196, "latency_cycles": 12},
 }
 DSP_MANTISSA_BITS = 7
+DSP48_PORTS = (27, 18)  # signed multiplier operand widths of an UltraScale+ DSP48E2 slice
 ADDS_PER_CYCLE = 4
 ACTIVATION_CYCLES = {"linear": 0, "relu": 0, "sigmoid": 1, "tanh": 1, "softmax": 2}
 ACTIVATION_BRAM_18K = {"sigmoid": 1, "tanh": 1, "softmax": 8}
@@ -88,6 +90,29 @@ def odd_mantissa_bits(mantissa: np.ndarray) -> np.ndarray:
     return bits
 
 
+def dsp_slices(input_bits: int, constant_bits: np.ndarray) -> np.ndarray:
+    """DSP48E2 slices per product of an ``input_bits`` input by constants of ``constant_bits`` (sign included).
+
+    One slice when the operands fit the 27x18 multiplier either way round; wider products are tiled over
+    ⌈a/27⌉·⌈b/18⌉ slices (the cheaper orientation), as for the raw-feature first layer's ~26-bit weights.
+    """
+    wide, narrow = DSP48_PORTS
+    b = np.asarray(constant_bits, dtype=np.int64)
+    as_wide = -(-input_bits // wide) * -(-b // narrow)
+    as_narrow = -(-input_bits // narrow) * -(-b // wide)
+    return np.minimum(as_wide, as_narrow)
+
+
+def layer_input_widths(hls_config: dict, n_layers: int) -> list[int]:
+    """Bit width of every dense_i's input: the firmware input type for dense_0, the model default after that."""
+    default_bits = parse_fixed(hls_config["Model"]["Precision"]["default"])[0]
+    layers = hls_config.get("LayerName", {})
+    inputs = [v for k, v in layers.items() if not k.startswith("dense_")]
+    first = inputs[0].get("Precision", {}).get("result", "auto") if inputs else "auto"
+    first_bits = default_bits if first == "auto" else parse_fixed(first)[0]
+    return [first_bits] + [default_bits] * (n_layers - 1)
+
+
 def layer_weight_precisions(hls_config: dict, n_layers: int) -> list[str]:
     """Weight type of every dense_i in an hls4ml config ('auto' falls back to the model default)."""
     default = hls_config["Model"]["Precision"]["default"]
@@ -101,10 +126,15 @@ def layer_weight_precisions(hls_config: dict, n_layers: int) -> list[str]:
 
 
 def estimate(
-    stages: list[DenseStage], weight_precisions: list[str], reuse_factor: int, clock_ns: float, part: str
+    stages: list[DenseStage],
+    weight_precisions: list[str],
+    reuse_factor: int,
+    clock_ns: float,
+    part: str,
+    input_widths: list[int] | None = None,
 ) -> dict:
     """Resources and latency of the folded network from its quantized weights (formula in the module
-    docstring)."""
+    docstring). ``input_widths``: bits of each layer's input (default: its weight width)."""
     live = live_nodes(stages)
     dsp = products_total = latency = bram = 0
     per_layer = []
@@ -113,13 +143,17 @@ def estimate(
         mantissa = np.where(live[k][:, None] & live[k + 1][None, :], mantissa, 0)
         nonzero = mantissa != 0
         n_products = int(nonzero.sum())
-        n_dsp = int((odd_mantissa_bits(mantissa) > DSP_MANTISSA_BITS).sum())
+        constant_bits = odd_mantissa_bits(mantissa)
+        on_dsp = constant_bits > DSP_MANTISSA_BITS
+        n_dsp = int(on_dsp.sum())
+        input_bits = input_widths[k] if input_widths is not None else parse_fixed(precision)[0]
+        n_slices = int(dsp_slices(input_bits, constant_bits[on_dsp] + 1).sum())
         widest = int(nonzero.sum(axis=0).max()) if n_products else 0
         depth = math.ceil(math.log2(widest + 1)) if widest else 0
         cycles = (
             1 + math.ceil(depth / ADDS_PER_CYCLE) + (reuse_factor - 1) + ACTIVATION_CYCLES[stage.activation]
         )
-        layer_dsp = math.ceil(n_dsp / reuse_factor)
+        layer_dsp = math.ceil(n_slices / reuse_factor)
         dsp += layer_dsp
         products_total += math.ceil(n_products / reuse_factor)
         latency += cycles
@@ -130,6 +164,7 @@ def estimate(
                 "weight_precision": precision,
                 "products": n_products,
                 "products_dsp": n_dsp,
+                "input_bits": input_bits,
                 "DSP": layer_dsp,
                 "adder_depth": depth,
                 "cycles": cycles,
@@ -244,6 +279,12 @@ def synthesize(project_dir: str | os.PathLike, cfg: dict[str, Any], build_dir: s
         hls_model.build(csim=False, synth=True)
         return parse_project_report(build_dir, part, clock_ns, _tool_version(tool))
     stages = fold_model(folded)
+    n_layers = len(stages)
     return estimate(
-        stages, layer_weight_precisions(hls_config, len(stages)), int(hls_cfg["reuse_factor"]), clock_ns, part
+        stages,
+        layer_weight_precisions(hls_config, n_layers),
+        int(hls_cfg["reuse_factor"]),
+        clock_ns,
+        part,
+        input_widths=layer_input_widths(hls_config, n_layers),
     )
