@@ -186,7 +186,8 @@ def estimate(
         "clock_ns": clock_ns,
         "source": "estimate",
         "method": (
-            f"estimate from the quantized weights: products with >{DSP_MANTISSA_BITS}-bit constants on DSPs, "
+            f"estimate from the quantized weights: products with >{DSP_MANTISSA_BITS}-bit constants on DSP48E2 "
+            "slices (27x18, wider products tiled), "
             "LUT/FF linear in nodes and products calibrated on the hls4ml tutorial builds "
             "(Vitis HLS 2024.1, 16-64-32-32-5), adder-tree latency; not a synthesis result"
         ),
