@@ -2,11 +2,11 @@
 # Both create .venv and install the project into it first, so they work on a fresh machine.
 PYTHON ?= python3
 VENV ?= .venv
-CORES ?= 8
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 CONFIG ?= config/config.yaml
 
-.PHONY: run test unit lint bench dag report clean
+.PHONY: run test unit lint bench dag report resources clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 run: $(VENV)/.installed-test
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
 
-## test: unit tests and one end-to-end pipeline run on config/tiny.yaml
+## test: ruff, snakemake --lint (tests/test_workflow_lint.py), unit tests and one end-to-end run on config/tiny.yaml
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src workflow tests benchmarks
 	$(BIN)/python -m pytest -v --durations=15
@@ -47,6 +47,10 @@ dag: $(VENV)/.installed-test
 ## report: the self-contained Snakemake HTML report of a finished run
 report: $(VENV)/.installed-test
 	$(BIN)/snakemake --report results/report.html
+
+## resources: memory and wall time per rule from the benchmark files of the last run (for workflow/resources.yaml)
+resources: $(VENV)/.installed-test
+	$(BIN)/python -m autopruner.resources logs/benchmarks
 
 clean:
 	rm -rf data results logs .snakemake

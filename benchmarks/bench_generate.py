@@ -83,9 +83,10 @@ def bb_within_dr(gen, dr_max: float = 1.0) -> float:
 def child_toy(process: str) -> dict:
     """Time one default shard of `process` (generate, detector, write) and collect its physics summary."""
     from autopruner import seeding
-    from autopruner.detector import simulate_detector
-    from autopruner.event_io import event_branches, shard_config_json, write_events
-    from autopruner.generator import generate_events
+    from autopruner.detector.shards import shard_config_json
+    from autopruner.detector.simulation import simulate_detector
+    from autopruner.event_io import event_branches, write_events
+    from autopruner.generation.toy import generate_events
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     n = int(config["generation"]["events_per_shard"])

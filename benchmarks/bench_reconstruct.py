@@ -27,13 +27,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from autopruner.btagging import IPTemplates  # noqa: E402
 from autopruner.config import load_config  # noqa: E402
-from autopruner.dataset import merge_candidates  # noqa: E402
-from autopruner.event_io import generate_shard  # noqa: E402
-from autopruner.feature_plots import single_feature_auc  # noqa: E402
-from autopruner.features import reconstruct_shard, track_jets_for_templates, write_candidates  # noqa: E402
+from autopruner.dataset.merge import merge_candidates  # noqa: E402
+from autopruner.dataset.plots import single_feature_auc  # noqa: E402
+from autopruner.detector.shards import generate_shard  # noqa: E402
 from autopruner.io_utils import write_json  # noqa: E402
+from autopruner.reconstruction.btagging import IPTemplates  # noqa: E402
+from autopruner.reconstruction.features import reconstruct_shard, track_jets_for_templates, write_candidates  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROCESSES = ("hbb", "qcd")

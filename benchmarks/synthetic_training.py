@@ -8,9 +8,8 @@ import time
 
 import numpy as np
 
-from autopruner.pruning import PrunerSettings
-from autopruner.tagger import configure_tensorflow
-from autopruner.training import (
+from autopruner.training.pruning import PrunerSettings
+from autopruner.training.steps import (
     Split,
     TrainingData,
     TrainSettings,
@@ -21,6 +20,7 @@ from autopruner.training import (
     train_autopruner,
     train_baseline,
 )
+from autopruner.training.tagger import configure_tensorflow
 
 
 def synthetic_data(rng: np.random.Generator, n: int, n_features: int = 39, n_informative: int = 12) -> Split:

@@ -23,7 +23,7 @@ def tiny_config() -> dict:
 @pytest.fixture(scope="session")
 def generated_shards(tiny_config, tmp_path_factory) -> dict[tuple[str, str], Path]:
     """Event files {(process, shard): path} for shard000 and calib000 of hbb and qcd, generated once."""
-    from autopruner.event_io import generate_shard
+    from autopruner.detector.shards import generate_shard
 
     out_dir = tmp_path_factory.mktemp("generated_events")
     paths = {}
@@ -39,7 +39,7 @@ def generated_shards(tiny_config, tmp_path_factory) -> dict[tuple[str, str], Pat
 @pytest.fixture(scope="session")
 def generated_template_tracks(tiny_config, generated_shards) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sd0, sz0, is_b) of the tracks in b- and light-labelled VR track jets of the calibration shards."""
-    from autopruner import features
+    from autopruner.reconstruction import features
 
     parts = [features.track_jets_for_templates(generated_shards[p, "calib000"], tiny_config["reconstruction"])
              for p in PROCESSES]
@@ -49,7 +49,7 @@ def generated_template_tracks(tiny_config, generated_shards) -> tuple[np.ndarray
 @pytest.fixture(scope="session")
 def generated_templates(tiny_config, generated_template_tracks, tmp_path_factory):
     """IP templates fitted on the generated calibration shards, as (IPTemplates, saved .npz path)."""
-    from autopruner import btagging
+    from autopruner.reconstruction import btagging
 
     templates = btagging.IPTemplates.fit(*generated_template_tracks, tiny_config["reconstruction"]["ip_templates"])
     path = tmp_path_factory.mktemp("ip_templates") / "ip_templates.npz"
@@ -60,7 +60,7 @@ def generated_templates(tiny_config, generated_template_tracks, tmp_path_factory
 @pytest.fixture(scope="session")
 def generated_candidates(tiny_config, generated_shards, generated_templates) -> dict[str, tuple[dict, dict]]:
     """{process: (candidate columns, cut flow)} of the generated analysis shards, via reconstruct_shard."""
-    from autopruner import features
+    from autopruner.reconstruction import features
 
     _, template_path = generated_templates
     return {p: features.reconstruct_shard(generated_shards[p, "shard000"], template_path,

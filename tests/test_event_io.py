@@ -3,16 +3,17 @@ errors."""
 
 import copy
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from autopruner.event_io import generate_shard, read_events, read_generator_config, write_events
+from autopruner.config import DEFAULT_CONFIG
+from autopruner.detector.shards import generate_shard
+from autopruner.event_io import read_events, read_generator_config, write_events
 from autopruner.io_utils import CorruptInputError
 
-CONFIG = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 N = 120
 
 

@@ -18,27 +18,48 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 TINY = load_config(REPO_ROOT / "config/tiny.yaml")
 BUDGETS = TINY["autopruner"]["budgets"]
-HLS_MODELS = ["baseline"] + [f"budget{b}_{kind}" for b in BUDGETS for kind in ("reduced", "retrained")]
+SEED = TINY["training"]["seeds"][0]
+HLS_MODELS = ["baseline/model"] + [f"budget{b}/{kind}" for b in BUDGETS for kind in ("reduced", "retrained")]
 
 
-def snakemake(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
+def _env(workdir: Path) -> dict[str, str]:
+    """The package copy inside ``workdir`` comes first on the path, so editing it there is what Snakemake sees."""
+    return {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(workdir / "src")}
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     """Run snakemake on the tiny config in ``workdir``; fail the test with its log on error."""
     # targets before --configfile: snakemake 9 would read anything after it as further config files
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--configfile", "config/tiny.yaml"]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", "config/tiny.yaml"]
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=_env(workdir))
     if result.returncode != 0:
-        pytest.fail(f"snakemake {' '.join(targets)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-12000:]}")
+        pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-12000:]}")
     return result
+
+
+def jobs_to_run(workdir: Path) -> dict[str, int]:
+    """Rule -> job count of what a dry run of every final target would run now (empty when up to date)."""
+    out = snakemake(workdir, "--dry-run").stdout
+    if "Job stats:" not in out:
+        return {}
+    table = out.split("Job stats:", 1)[1].splitlines()[3:]
+    counts = {}
+    for line in table:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory) -> Path:
-    """A fresh copy of the workflow with every final target built once."""
+    """A fresh copy of the workflow and the package with every final target built once."""
     workdir = tmp_path_factory.mktemp("pipeline")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "src"):
         src = REPO_ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
-    snakemake(workdir, "results/roc_all.pdf", "results/hls_summary.csv", "all")
+    snakemake(workdir, "all")
     return workdir
 
 
@@ -54,7 +75,7 @@ def test_event_files_are_readable(pipeline_run: Path):
 def test_dataset_has_the_39_features(pipeline_run: Path):
     import uproot
 
-    from autopruner.features import FEATURE_NAMES
+    from autopruner.schema import FEATURE_NAMES
 
     with uproot.open(pipeline_run / "results/dataset.root") as f:
         tree = f["candidates"]
@@ -67,12 +88,12 @@ def test_dataset_has_the_39_features(pipeline_run: Path):
 def test_models_load_and_masks_hold_the_budget(pipeline_run: Path):
     import keras
 
-    import autopruner.pruning  # noqa: F401  (registers the gate layer)
+    import autopruner.training.pruning  # noqa: F401  (registers the gate layer)
 
     hidden_total = sum(TINY["training"]["hidden_layers"])
-    keras.models.load_model(pipeline_run / "results/baseline/model.keras")
+    keras.models.load_model(pipeline_run / f"results/seed{SEED}/baseline/model.keras")
     for budget in BUDGETS:
-        folder = pipeline_run / f"results/budget{budget}"
+        folder = pipeline_run / f"results/seed{SEED}/budget{budget}"
         for name in ("pruned", "reduced", "retrained"):
             keras.models.load_model(folder / f"{name}.keras")
         mask = json.loads((folder / "mask.json").read_text())
@@ -90,11 +111,11 @@ def test_reports_and_plots(pipeline_run: Path):
     n_pages = len(PdfReader(pipeline_run / "results/roc_all.pdf").pages)
     assert n_pages == 2 + len(BUDGETS) + 1
     for budget in BUDGETS:
-        assert len(PdfReader(pipeline_run / f"results/budget{budget}/roc.pdf").pages) >= 1
+        assert len(PdfReader(pipeline_run / f"results/seed{SEED}/budget{budget}/roc.pdf").pages) >= 1
     assert len(PdfReader(pipeline_run / "results/plots/features.pdf").pages) >= 39
     summary = (pipeline_run / "results/summary.csv").read_text().splitlines()
     assert len(summary) >= 1 + 1 + 2 * len(BUDGETS)
-    metrics = json.loads((pipeline_run / "results/baseline/model.metrics.json").read_text())
+    metrics = json.loads((pipeline_run / f"results/seed{SEED}/baseline/model.metrics.json").read_text())
     assert 0.5 < metrics["auc"] <= 1.0
 
 
@@ -103,6 +124,7 @@ def test_hls_reports(pipeline_run: Path):
             "part", "clock_ns", "source", "method"}
     for model in HLS_MODELS:
         report = json.loads((pipeline_run / f"results/hls/{model}/synthesis_report.json").read_text())
+        assert report["source"] == "estimate"  # no vendor HLS tool here: the report must say so
         assert keys <= set(report)
         emulation = json.loads((pipeline_run / f"results/hls/{model}/emulation.json").read_text())
         assert emulation
@@ -112,14 +134,74 @@ def test_hls_reports(pipeline_run: Path):
 
 def test_one_budget_rebuilds_alone(pipeline_run: Path):
     first, other = BUDGETS[0], BUDGETS[1:]
-    watched = {p: p.stat().st_mtime_ns for b in other for p in (pipeline_run / f"results/budget{b}").iterdir()}
-    retrained = pipeline_run / f"results/budget{first}/retrained.keras"  # mask -> retrain -> evaluate -> roc
+    folder = pipeline_run / f"results/seed{SEED}"
+    watched = {p: p.stat().st_mtime_ns for b in other for p in (folder / f"budget{b}").iterdir()}
+    retrained = folder / f"budget{first}/retrained.keras"  # mask -> retrain -> evaluate -> roc
     before = retrained.stat().st_mtime_ns
     time.sleep(1.1)
     # snakemake >= 9.18 compares input checksums, so a bare `touch` reruns nothing: edit the mask instead (a
     # trailing newline: same JSON, new bytes), as a physicist changing it by hand would
-    with (pipeline_run / f"results/budget{first}/mask.json").open("a") as mask:
+    with (folder / f"budget{first}/mask.json").open("a") as mask:
         mask.write("\n")
-    snakemake(pipeline_run, f"results/budget{first}/roc.pdf")
+    snakemake(pipeline_run, f"results/seed{SEED}/budget{first}/roc.pdf")
     assert retrained.stat().st_mtime_ns > before
     assert {p: p.stat().st_mtime_ns for p in watched} == watched
+
+
+def test_finished_run_is_up_to_date(pipeline_run: Path):
+    assert jobs_to_run(pipeline_run) == {}
+
+
+def _edit_then_restore(path: Path, extra: str):
+    """Context: append ``extra`` to ``path`` for the duration of the block."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def edited():
+        original = path.read_text()
+        path.write_text(original + extra)
+        try:
+            yield
+        finally:
+            path.write_text(original)
+
+    return edited()
+
+
+UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
+TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking"}
+
+
+def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "\nevaluation:\n  bootstrap_replicas: 21\n"):
+        jobs = jobs_to_run(pipeline_run)
+    # the firmware emulation quotes bootstrap errors too, so it reruns with its summary; nothing else does
+    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "all"}
+    assert jobs["evaluate"] == 1 + 2 * len(BUDGETS)
+
+
+def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
+    text = (pipeline_run / "config/tiny.yaml").read_text()
+    edited = text.replace("  epochs: 14\n", "  epochs: 15\n")
+    assert edited != text
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", ""):
+        (pipeline_run / "config/tiny.yaml").write_text(edited)
+        jobs = jobs_to_run(pipeline_run)
+    assert {"train_autopruner", "reduce", "retrain", "evaluate", "roc_all", "hls_project"} <= set(jobs)
+    assert not set(jobs) & (UPSTREAM | {"train_baseline"})
+    assert jobs["train_autopruner"] == len(BUDGETS)
+    assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
+
+
+def test_module_edit_reruns_its_stage_and_what_follows(pipeline_run: Path):
+    module = pipeline_run / "src/autopruner/evaluation/metrics.py"
+    with _edit_then_restore(module, "\n# an edit\n"):
+        jobs = jobs_to_run(pipeline_run)
+    assert {"evaluate", "roc_budget", "roc_all"} <= set(jobs)
+    assert not set(jobs) & (UPSTREAM | TRAINING)
+    module = pipeline_run / "src/autopruner/reconstruction/vertexing.py"
+    with _edit_then_restore(module, "\n# an edit\n"):
+        jobs = jobs_to_run(pipeline_run)
+    assert {"ip_templates", "reconstruct"} <= set(jobs)
+    assert "generate" not in jobs
+    assert jobs_to_run(pipeline_run) == {}  # restored source: up to date again

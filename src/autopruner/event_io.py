@@ -1,4 +1,4 @@
-"""Event files: write a generated + simulated shard to ROOT (design.md "Event file"), read it back.
+"""Event files: write a generated and simulated shard to ROOT (design.md "Event file"), read it back.
 
 Files are byte-for-byte reproducible: the TFile/TDirectory UUID is derived from the shard's identity, every
 TDatime uproot would take from the wall clock is pinned to a fixed date while the file is written, and uproot
@@ -11,7 +11,6 @@ import contextlib
 import datetime
 import hashlib
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,54 +19,19 @@ import awkward as ak
 import numpy as np
 import uproot
 
-import autopruner
-from autopruner import seeding
-from autopruner.detector import DetectorResponse, simulate_detector
-from autopruner.generator import GeneratedEvents, generate_events
 from autopruner.io_utils import CorruptInputError, atomic_output, require_file
-
-TREE_NAME = "events"
-CONFIG_NAME = "generator_config"
-FIXED_DATIME = datetime.datetime(2000, 1, 1, 0, 0, 0)  # written into every TDatime field of an event file
-
-TRACK_FIELDS = (
-    "pt",
-    "eta",
-    "phi",
-    "charge",
-    "d0",
-    "z0",
-    "d0_err",
-    "z0_err",
-    "pdgid",
-    "origin",
-    "hadron_index",
-    "e",
+from autopruner.schema import (
+    EVENTS_TREE,
+    GENERATOR_CONFIG_NAME,
+    HADRON_FIELDS,
+    PARTON_FIELDS,
+    TOWER_FIELDS,
+    TRACK_FIELDS,
 )
-TOWER_FIELDS = ("e", "pt", "eta", "phi", "e_em", "e_had")
-PARTON_FIELDS = {
-    "pt": np.float32,
-    "eta": np.float32,
-    "phi": np.float32,
-    "m": np.float32,
-    "pdgid": np.int32,
-    "role": np.int8,
-}
-HADRON_FIELDS = {
-    "pt": np.float32,
-    "eta": np.float32,
-    "phi": np.float32,
-    "m": np.float32,
-    "pdgid": np.int32,
-    "flavour": np.int8,
-    "parent": np.int32,
-    "prod_x": np.float32,
-    "prod_y": np.float32,
-    "prod_z": np.float32,
-    "decay_x": np.float32,
-    "decay_y": np.float32,
-    "decay_z": np.float32,
-}
+
+TREE_NAME = EVENTS_TREE
+CONFIG_NAME = GENERATOR_CONFIG_NAME
+FIXED_DATIME = datetime.datetime(2000, 1, 1, 0, 0, 0)  # written into every TDatime field of an event file
 
 
 @contextlib.contextmanager
@@ -93,10 +57,12 @@ def _jagged(fields: dict[str, np.ndarray], counts: np.ndarray) -> ak.Array:
     return ak.unflatten(ak.zip(fields, depth_limit=1), np.asarray(counts, dtype=np.int64))
 
 
-def event_branches(
-    gen: GeneratedEvents, det: DetectorResponse, event_id_base: int, weight: float = 1.0
-) -> dict:
-    """The `events` tree's branches (design.md): scalars plus jagged track/tower/parton/hadron records."""
+def event_branches(gen, det, event_id_base: int, weight: float = 1.0) -> dict:
+    """The `events` tree's branches (design.md): scalars plus jagged track/tower/parton/hadron records.
+
+    ``gen`` is a generator's output (particles with the primary vertex, truth partons and heavy hadrons) and
+    ``det`` the detector's response to it; both are read by attribute, so this module imports neither stage.
+    """
     n = gen.particles.n_events
     pv = gen.particles.pv
     return {
@@ -166,56 +132,3 @@ def read_generator_config(path: str | Path) -> dict:
             return json.loads(str(f[CONFIG_NAME]))
     except Exception as exc:
         raise CorruptInputError(f"cannot read {CONFIG_NAME} from {p}: {type(exc).__name__}: {exc}") from exc
-
-
-def shard_config_json(config: dict, process: str, shard: str) -> str:
-    """JSON stored in the file: generation + detector settings, seed, spawn key, code version (sorted
-    keys)."""
-    kind, index = seeding.parse_shard(shard)
-    payload = {
-        "generation": config["generation"],
-        "detector": config["detector"],
-        "seed": int(config["seed"]),
-        "process": process,
-        "shard": shard,
-        "spawn_key": list(seeding.spawn_key(process, kind, index)),
-        "code_version": autopruner.__version__,
-    }
-    return json.dumps(payload, sort_keys=True)
-
-
-def generate_shard(
-    config: dict, process: str, shard: str, path: str | Path, n_events: int | None = None
-) -> dict:
-    """Generate, simulate and write one shard; returns statistics (events, seconds, events/s, objects/event).
-
-    The shard's stream is spawned from config['seed'] and (process, kind, shard index); generator and detector
-    draw from two children of it, so changing the detector never changes the generated particles.
-    """
-    kind, index = seeding.parse_shard(shard)
-    n = int(config["generation"]["events_per_shard"] if n_events is None else n_events)
-    rng = seeding.stream(config["seed"], process, kind, index)
-    gen_rng, det_rng = rng.spawn(2)
-    t0 = time.perf_counter()
-    gen = generate_events(config, process, n, gen_rng)
-    t1 = time.perf_counter()
-    det = simulate_detector(gen.particles, config["detector"], det_rng)
-    t2 = time.perf_counter()
-    branches = event_branches(gen, det, seeding.event_id_base(process, kind, index))
-    write_events(
-        path, branches, shard_config_json(config, process, shard), f"{config['seed']}/{process}/{shard}"
-    )
-    t3 = time.perf_counter()
-    return {
-        "process": process,
-        "shard": shard,
-        "events": n,
-        "seconds_generate": t1 - t0,
-        "seconds_detector": t2 - t1,
-        "seconds_write": t3 - t2,
-        "seconds_total": t3 - t0,
-        "events_per_s": n / max(t3 - t0, 1e-9),
-        "particles_per_event": float(gen.particles.counts.mean()) if n else 0.0,
-        "tracks_per_event": float(det.track_counts.mean()) if n else 0.0,
-        "towers_per_event": float(det.tower_counts.mean()) if n else 0.0,
-    }

@@ -1,33 +1,32 @@
 # Evaluation: scores and metrics per model on the test split, ROC comparison plots and summary tables.
 
-
-wildcard_constraints:
-    model_dir="(seed[0-9]+/)?(baseline|budget[0-9]+)",
-    model="model|pruned|reduced|retrained",
+EVALUATION_KEYS = ("seed", "evaluation", "autopruner.closed_threshold")
 
 
-def _records(with_seeds=True):
-    """Model records for the roc_all script: kind, budget, seed (None = primary) and file paths."""
-    records = []
-    for kind, budget, seed in evaluated_models():
-        if not with_seeds and seed != primary_seed():
-            continue
-        stem = evaluation_stem(kind, budget, seed)
-        records.append({"kind": kind, "budget": budget, "seed": None if seed == primary_seed() else seed,
-                        "metrics_path": f"{stem}.metrics.json", "scores_path": f"{stem}.scores.npz"})
-    return records
+localrules:
+    roc_budget,
+    roc_all,
 
 
 rule evaluate:
     """Score one model on the test split: AUC, rejections with bootstrap errors, live size."""
     input:
-        model="results/{model_dir}/{model}.keras",
-        dataset="results/dataset.root",
+        model=model_file("{seed}", "{variant}", "{kind}"),
+        dataset=DATASET,
     output:
-        metrics="results/{model_dir}/{model}.metrics.json",
-        scores="results/{model_dir}/{model}.scores.npz",
+        metrics=model_file("{seed}", "{variant}", "{kind}", ".metrics.json"),
+        scores=model_file("{seed}", "{variant}", "{kind}", ".scores.npz"),
+    params:
+        config=cfg(*EVALUATION_KEYS),
+        code=code("evaluation.scoring"),
     log:
-        "logs/evaluate/{model_dir}/{model}.log",
+        "logs/evaluate/seed{seed}/{variant}/{kind}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/seed{seed}/{variant}/{kind}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
     script:
         "../scripts/evaluate.py"
 
@@ -35,14 +34,17 @@ rule evaluate:
 rule roc_budget:
     """Figure-3-style comparison for one budget: original, pruned during training, retrained."""
     input:
-        baseline=multiext("results/baseline/model", ".metrics.json", ".scores.npz"),
-        pruned=multiext("results/budget{budget}/pruned", ".metrics.json", ".scores.npz"),
-        retrained=multiext("results/budget{budget}/retrained", ".metrics.json", ".scores.npz"),
+        baseline=evaluated("{seed}", "baseline", "model"),
+        pruned=evaluated("{seed}", "budget{budget}", "pruned"),
+        retrained=evaluated("{seed}", "budget{budget}", "retrained"),
     output:
-        report("results/budget{budget}/roc.pdf", caption="../report/roc_budget.rst", category="ROC",
-               subcategory="per budget", labels={"budget": "{budget} %"}),
+        report(f"{variant_dir('{seed}', 'budget{budget}')}/roc.pdf", caption="../report/roc_budget.rst",
+               category="ROC", subcategory="per budget", labels={"seed": "{seed}", "budget": "{budget} %"}),
+    params:
+        config=cfg("seed", "evaluation"),
+        code=code("evaluation.roc_plots"),
     log:
-        "logs/roc_budget/budget{budget}.log",
+        "logs/roc_budget/seed{seed}/budget{budget}.log",
     script:
         "../scripts/roc_budget.py"
 
@@ -50,8 +52,8 @@ rule roc_budget:
 rule roc_all:
     """All ROC pages, rejection against nodes kept, and the per-model summary tables."""
     input:
-        [r["metrics_path"] for r in _records()],
-        [r["scores_path"] for r in _records()],
+        metrics=[model_file(*m, ".metrics.json") for m in models()],
+        scores=[model_file(*m, ".scores.npz") for m in models()],
     output:
         pdf=report("results/roc_all.pdf", caption="../report/roc_all.rst", category="ROC",
                    labels={"figure": "all models"}),
@@ -59,7 +61,11 @@ rule roc_all:
                    labels={"table": "models (csv)"}),
         md="results/summary.md",
     params:
-        records=_records(),
+        # what each input is (in the order of input.metrics and input.scores); paths travel only as input
+        models=[{"seed": s, "variant": v, "kind": k} for s, v, k in models()],
+        primary_seed=primary_seed(),
+        config=cfg("seed", "evaluation"),
+        code=code("evaluation.roc_plots"),
     log:
         "logs/roc_all.log",
     script:

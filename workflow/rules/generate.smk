@@ -4,18 +4,17 @@
 rule generate:
     """Generate, simulate and write one event shard (analysis shardNNN or calibration calibNNN)."""
     output:
-        "data/events/{process}/{shard}.root",
+        event_file("{process}", "{shard}"),
+    params:
+        config=cfg("seed", "generation", "detector"),
+        code=code("detector.shards"),
     log:
         "logs/generate/{process}/{shard}.log",
-    params:
-        generation=lambda wc: config["generation"],
-        detector=lambda wc: config["detector"],
-        seed=config["seed"],
-    wildcard_constraints:
-        process="hbb|qcd",
-        shard="(shard|calib)[0-9]{3}",
+    benchmark:
+        "logs/benchmarks/generate/{process}/{shard}.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=resource("generate", "mem_mb"),
+        runtime=resource("generate", "runtime"),
     script:
         "../scripts/generate.py"

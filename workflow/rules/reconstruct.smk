@@ -7,8 +7,17 @@ rule ip_templates:
         calibration_event_files(),
     output:
         "results/ip_templates.npz",
+    params:
+        config=cfg("reconstruction"),
+        code=code("reconstruction.features", "reconstruction.btagging"),
     log:
         "logs/ip_templates.log",
+    benchmark:
+        "logs/benchmarks/ip_templates.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("ip_templates", "mem_mb"),
+        runtime=resource("ip_templates", "runtime"),
     script:
         "../scripts/ip_templates.py"
 
@@ -16,14 +25,23 @@ rule ip_templates:
 rule reconstruct:
     """Large-R and VR track jets, ghost association, truth labels and the 39 features of one analysis shard."""
     input:
-        events=lambda wc: event_file(wc.process, wc.shard),
+        events=event_file("{process}", "{shard}"),
         templates="results/ip_templates.npz",
     output:
-        candidates="results/features/{process}/{shard}.root",
-        cutflow="results/features/{process}/{shard}.cutflow.json",
+        candidates=feature_file("{process}", "{shard}"),
+        cutflow=feature_file("{process}", "{shard}", ".cutflow.json"),
+    params:
+        config=cfg("reconstruction"),
+        code=code("reconstruction.features"),
     log:
         "logs/reconstruct/{process}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/reconstruct/{process}/{shard}.tsv"
     wildcard_constraints:
         shard="shard[0-9]{3}",
+    threads: 1
+    resources:
+        mem_mb=resource("reconstruct", "mem_mb"),
+        runtime=resource("reconstruct", "runtime"),
     script:
         "../scripts/reconstruct.py"

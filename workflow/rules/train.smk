@@ -1,20 +1,29 @@
-# Training: baseline, AutoPruner per budget, reduction, retraining, feature ranking.
-# The first seed of training.seeds writes results/...; every further seed S the same names under results/seed{S}/
-# (the *_seed rules below, derived with `use rule`).
+# Training, per seed S (training.seeds): the baseline; per budget B the AutoPruner model, its reduction to a plain
+# network and that architecture retrained from scratch; the input-feature ranking. Everything lands in
+# results/seed{S}/{variant}/ (variant: baseline or budget{B}).
+
+TRAINING_KEYS = ("seed", "training")
+PRUNING_KEYS = (*TRAINING_KEYS, "autopruner")
 
 
 rule train_baseline:
-    """The unpruned tagger: Normalization + 4x64 ReLU + sigmoid, early stopping on the validation loss."""
+    """The unpruned tagger: Normalization + hidden ReLU layers + sigmoid, early stopping on the validation loss."""
     input:
-        dataset=dataset_file(),
+        dataset=DATASET,
     output:
-        model=model_path("baseline"),
-        history=training_file("history.json"),
+        model=model_file("{seed}", "baseline", "model"),
+        history=f"{variant_dir('{seed}', 'baseline')}/history.json",
     params:
-        seed=lambda wildcards: primary_seed(),
-    threads: training_threads()
+        config=cfg(*TRAINING_KEYS),
+        code=code("training.steps"),
     log:
-        "logs/train/baseline.log",
+        "logs/train/seed{seed}/baseline.log",
+    benchmark:
+        "logs/benchmarks/train_baseline/seed{seed}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("train_baseline", "mem_mb"),
+        runtime=resource("train_baseline", "runtime"),
     script:
         "../scripts/train_baseline.py"
 
@@ -22,17 +31,24 @@ rule train_baseline:
 rule train_autopruner:
     """Hidden-layer AutoPruner training to exactly k = ceil(B% of the hidden nodes) open gates."""
     input:
-        dataset=dataset_file(),
+        dataset=DATASET,
     output:
-        model=model_path("pruned", "{budget}"),
-        mask=training_file("mask.json", "{budget}"),
-        history=training_file("history.json", "{budget}"),
-        plot=training_file("training.pdf", "{budget}"),
+        model=model_file("{seed}", "budget{budget}", "pruned"),
+        mask=f"{variant_dir('{seed}', 'budget{budget}')}/mask.json",
+        history=f"{variant_dir('{seed}', 'budget{budget}')}/history.json",
+        plot=report(f"{variant_dir('{seed}', 'budget{budget}')}/training.pdf", caption="../report/training.rst",
+                    category="Training", labels={"seed": "{seed}", "budget": "{budget} %"}),
     params:
-        seed=lambda wildcards: primary_seed(),
-    threads: training_threads()
+        config=cfg(*PRUNING_KEYS),
+        code=code("training.steps"),
     log:
-        "logs/train/budget{budget}/autopruner.log",
+        "logs/train/seed{seed}/budget{budget}/autopruner.log",
+    benchmark:
+        "logs/benchmarks/train_autopruner/seed{seed}/budget{budget}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("train_autopruner", "mem_mb"),
+        runtime=resource("train_autopruner", "runtime"),
     script:
         "../scripts/train_autopruner.py"
 
@@ -40,12 +56,20 @@ rule train_autopruner:
 rule reduce:
     """The pruned network without gates: kept nodes only, gate values folded into the next layer."""
     input:
-        model=model_path("pruned", "{budget}"),
-        mask=training_file("mask.json", "{budget}"),
+        model=model_file("{seed}", "budget{budget}", "pruned"),
+        mask=f"{variant_dir('{seed}', 'budget{budget}')}/mask.json",
     output:
-        model=model_path("reduced", "{budget}"),
+        model=model_file("{seed}", "budget{budget}", "reduced"),
+    params:
+        code=code("training.steps"),
     log:
-        "logs/train/budget{budget}/reduce.log",
+        "logs/train/seed{seed}/budget{budget}/reduce.log",
+    benchmark:
+        "logs/benchmarks/reduce/seed{seed}/budget{budget}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("reduce", "mem_mb"),
+        runtime=resource("reduce", "runtime"),
     script:
         "../scripts/reduce.py"
 
@@ -53,16 +77,22 @@ rule reduce:
 rule retrain:
     """The reduced architecture trained from a fresh initialisation as an independent model."""
     input:
-        dataset=dataset_file(),
-        mask=training_file("mask.json", "{budget}"),
+        dataset=DATASET,
+        mask=f"{variant_dir('{seed}', 'budget{budget}')}/mask.json",
     output:
-        model=model_path("retrained", "{budget}"),
-        history=training_file("retrain_history.json", "{budget}"),
+        model=model_file("{seed}", "budget{budget}", "retrained"),
+        history=f"{variant_dir('{seed}', 'budget{budget}')}/retrain_history.json",
     params:
-        seed=lambda wildcards: primary_seed(),
-    threads: training_threads()
+        config=cfg(*TRAINING_KEYS),
+        code=code("training.steps"),
     log:
-        "logs/train/budget{budget}/retrain.log",
+        "logs/train/seed{seed}/budget{budget}/retrain.log",
+    benchmark:
+        "logs/benchmarks/retrain/seed{seed}/budget{budget}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("retrain", "mem_mb"),
+        runtime=resource("retrain", "runtime"),
     script:
         "../scripts/retrain.py"
 
@@ -70,60 +100,22 @@ rule retrain:
 rule feature_ranking:
     """Input-layer AutoPruner at each feature budget (hidden layers unpruned): ranking and AUC vs features kept."""
     input:
-        dataset=dataset_file(),
-        reference=model_path("baseline"),
+        dataset=DATASET,
+        reference=model_file("{seed}", "baseline", "model"),
     output:
-        json="results/feature_ranking.json",
-        pdf="results/feature_ranking.pdf",
+        json="results/seed{seed}/feature_ranking.json",
+        pdf=report("results/seed{seed}/feature_ranking.pdf", caption="../report/feature_ranking.rst",
+                   category="Training", labels={"seed": "{seed}", "figure": "feature ranking"}),
     params:
-        seed=lambda wildcards: primary_seed(),
-    threads: training_threads()
+        config=cfg(*PRUNING_KEYS, "feature_ranking"),
+        code=code("training.steps"),
     log:
-        "logs/train/feature_ranking.log",
+        "logs/train/seed{seed}/feature_ranking.log",
+    benchmark:
+        "logs/benchmarks/feature_ranking/seed{seed}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("feature_ranking", "mem_mb"),
+        runtime=resource("feature_ranking", "runtime"),
     script:
         "../scripts/feature_ranking.py"
-
-
-use rule train_baseline as train_baseline_seed with:
-    output:
-        model="results/seed{seed}/baseline/model.keras",
-        history="results/seed{seed}/baseline/history.json",
-    params:
-        seed=lambda wildcards: int(wildcards.seed),
-    log:
-        "logs/train/seed{seed}/baseline.log",
-
-
-use rule train_autopruner as train_autopruner_seed with:
-    output:
-        model="results/seed{seed}/budget{budget}/pruned.keras",
-        mask="results/seed{seed}/budget{budget}/mask.json",
-        history="results/seed{seed}/budget{budget}/history.json",
-        plot="results/seed{seed}/budget{budget}/training.pdf",
-    params:
-        seed=lambda wildcards: int(wildcards.seed),
-    log:
-        "logs/train/seed{seed}/budget{budget}/autopruner.log",
-
-
-use rule reduce as reduce_seed with:
-    input:
-        model="results/seed{seed}/budget{budget}/pruned.keras",
-        mask="results/seed{seed}/budget{budget}/mask.json",
-    output:
-        model="results/seed{seed}/budget{budget}/reduced.keras",
-    log:
-        "logs/train/seed{seed}/budget{budget}/reduce.log",
-
-
-use rule retrain as retrain_seed with:
-    input:
-        dataset=dataset_file(),
-        mask="results/seed{seed}/budget{budget}/mask.json",
-    output:
-        model="results/seed{seed}/budget{budget}/retrained.keras",
-        history="results/seed{seed}/budget{budget}/retrain_history.json",
-    params:
-        seed=lambda wildcards: int(wildcards.seed),
-    log:
-        "logs/train/seed{seed}/budget{budget}/retrain.log",

@@ -1,10 +1,11 @@
-"""Rule hls_project: results/hls/{model}/project/ (timings in the log)."""
+"""Rule hls_project: results/hls/{variant}/{kind}/project/ (timings in the log)."""
 
-import json
-
-from autopruner.firmware import make_project_from_files
+from autopruner.firmware.hls import make_project_from_files
+from autopruner.joblog import job_log
+from autopruner.training.tagger import configure_tensorflow
 
 sm = snakemake  # noqa: F821
-timings = make_project_from_files(sm.input.model, sm.input.dataset, sm.config, sm.output[0])
-with open(sm.log[0], "w") as log:
-    log.write(json.dumps(timings) + "\n")
+with job_log(sm.log[0]) as log:
+    configure_tensorflow(sm.threads)
+    timings = make_project_from_files(sm.input.model, sm.input.dataset, sm.params.config, sm.output[0])
+    log.info("timings %s", timings)

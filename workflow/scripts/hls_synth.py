@@ -1,13 +1,11 @@
-"""Rule hls_synth: synthesis_report.json (vendor C synthesis, or the estimate)."""
+"""Rule hls_synth: synthesis_report.json (vendor C synthesis in a scratch folder, or the estimate)."""
 
-import time
-from pathlib import Path
-
-from autopruner.io_utils import write_json
-from autopruner.synthesis import synthesize
+from autopruner.firmware.synthesis import write_synthesis_report
+from autopruner.joblog import job_log
+from autopruner.training.tagger import configure_tensorflow
 
 sm = snakemake  # noqa: F821
-start = time.perf_counter()
-report = synthesize(sm.input.project, sm.config, Path(sm.output[0]).parent / "synth_build")
-report["wall_s"] = time.perf_counter() - start
-write_json(sm.output[0], report)
+with job_log(sm.log[0]) as log:
+    configure_tensorflow(sm.threads)
+    report = write_synthesis_report(sm.input.project, sm.params.config, sm.output[0])
+    log.info("source %s: %s", report["source"], {k: report[k] for k in ("DSP", "LUT", "FF", "latency_ns")})

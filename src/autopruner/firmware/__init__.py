@@ -1,0 +1,1 @@
+"""Stage 5, firmware: hls4ml projects, bit-accurate emulation, synthesis reports and the resource trade-off."""

@@ -1,0 +1,1 @@
+"""Stage 1a, event generation: the toy g b -> H b (H -> b b-bar) and QCD 2->2 generator and its pieces."""

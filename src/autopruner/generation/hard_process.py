@@ -1,0 +1,246 @@
+"""Hard processes at the LHC (toy): g b -> H b with H -> b bbar, and QCD 2 -> 2 with heavy-flavour splittings.
+
+Each process fills shower seeds (evolved parton records, see `autopruner.generation.shower`) and truth partons
+(px, py, pz, E, pdgid, role). The hard system recoils against one initial-state-radiation gluon; every
+outgoing
+parton's virtuality is drawn from its Sudakov before its four-vector is built, so the event conserves
+four-momentum from the hard partons down to the final partons.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba as nb
+
+from autopruner.generation.shower import N_COLS, evolve, evolve_pair, fill_record, quark_mass
+from autopruner.kinematics import cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
+
+ROLE_HARD = 0
+ROLE_HIGGS = 1
+ROLE_HIGGS_B = 2
+ROLE_SPLIT_QUARK = 3
+N_TRUTH_COLS = 6  # px, py, pz, E, pdgid, role
+
+THETA_MAX_HARD = (
+    1.2  # largest opening angle of a hard parton's first branching (colour coherence with the event)
+)
+RAPIDITY_SIGMA = 1.2  # width of the hard partons' rapidity distribution at pT > 250 GeV, 14 TeV
+ISR_PT_MIN_GEV = 3.0  # the ISR recoil pT is log-uniform in [ISR_PT_MIN_GEV, ISR_PT_MAX_FRACTION * pT_hard]
+ISR_PT_MAX_FRACTION = 0.4
+ISR_RAPIDITY_SIGMA = 2.2
+SPLIT_THETA_MAX = 1.0  # hard-level g -> Q Qbar opening angles are log-uniform in [2 m_Q / E, SPLIT_THETA_MAX]
+
+
+class HardParams(NamedTuple):
+    """Hard-process settings (from config generation)."""
+
+    sqrt_s_gev: float
+    higgs_mass_gev: float
+    pt_min_gev: float
+    pt_spectrum_power: float
+    qcd_gluon_fraction: float
+    g_to_bb: float
+    g_to_cc: float
+    excitation_b: float
+    excitation_c: float
+
+
+def hard_params(gen_cfg: dict) -> HardParams:
+    """HardParams from the `generation` config block."""
+    hf = gen_cfg["heavy_flavour_splitting"]
+    fe = gen_cfg["flavour_excitation"]
+    return HardParams(
+        float(gen_cfg["sqrt_s_gev"]),
+        float(gen_cfg["higgs_mass_gev"]),
+        float(gen_cfg["pt_min_gev"]),
+        float(gen_cfg["pt_spectrum_power"]),
+        float(gen_cfg["qcd_gluon_fraction"]),
+        float(hf["g_to_bb"]),
+        float(hf["g_to_cc"]),
+        float(fe["b"]),
+        float(fe["c"]),
+    )
+
+
+@nb.njit(cache=True)
+def sample_pt(rng, pt_min, power, pt_max):
+    """pT from dsigma/dpT ~ pT^-power above pt_min (inverse transform), below pt_max."""
+    while True:
+        pt = pt_min * rng.random() ** (-1.0 / (power - 1.0))
+        if pt < pt_max:
+            return pt
+
+
+@nb.njit(cache=True)
+def add_truth(truth, n, px, py, pz, e, pdg, role):
+    """Append one truth parton."""
+    truth[n, 0] = px
+    truth[n, 1] = py
+    truth[n, 2] = pz
+    truth[n, 3] = e
+    truth[n, 4] = pdg
+    truth[n, 5] = role
+    return n + 1
+
+
+@nb.njit(cache=True)
+def seed_parton(rng, seeds, n, pt, y, phi, pdg, shower_p):
+    """Evolve a hard parton from its maximal virtuality, build its four-vector and append it as a shower
+    seed."""
+    m0 = quark_mass(pdg)
+    e_est = math.sqrt(pt * pt + m0 * m0) * math.cosh(y)
+    t_start = 0.25 * e_est * e_est * THETA_MAX_HARD * THETA_MAX_HARD
+    t, z, f = evolve(rng, e_est, pdg, t_start, THETA_MAX_HARD, shower_p)
+    px, py, pz, e = from_pt_y_phi_m(pt, y, phi, math.sqrt(m0 * m0 + t))
+    fill_record(seeds[n], px, py, pz, e, m0, pdg, t, z, f, THETA_MAX_HARD)
+    return n + 1
+
+
+@nb.njit(cache=True)
+def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_theta, phi, z, shower_p):
+    """Decay a massive parent into two partons that are then showered, with exact kinematics.
+
+    The daughters' virtualities are drawn first (angular ordering inside their opening angle, their masses
+    fitting in the parent mass), then the two-body decay is built with the helicity angle `cos_theta`, or,
+    if z > 0, with the angle that gives daughter 1 the energy fraction z. Returns the new seed count and
+    both daughter four-vectors.
+    """
+    p = math.sqrt(px * px + py * py + pz * pz)
+    if z > 0.0:
+        e1_est, e2_est = z * e, (1.0 - z) * e
+        theta = math.sqrt((m * m) / (z * (1.0 - z))) / e
+    else:  # massless estimate of the daughters' energies and opening angle
+        a = two_body(px, py, pz, e, m, 0.0, 0.0, cos_theta, phi)
+        e1_est, e2_est = a[3], a[7]
+        dot = a[0] * a[4] + a[1] * a[5] + a[2] * a[6]
+        theta = math.acos(max(-1.0, min(1.0, dot / (a[3] * a[7]))))
+    theta = min(theta, math.pi)
+    t1, z1, f1, t2, z2, f2 = evolve_pair(rng, m, e1_est, pdg1, e2_est, pdg2, theta, shower_p)
+    m01, m02 = quark_mass(pdg1), quark_mass(pdg2)
+    m1, m2 = math.sqrt(m01 * m01 + t1), math.sqrt(m02 * m02 + t2)
+    if z > 0.0:
+        cos_theta = cos_theta_for_energy_fraction(e, p, m, m1, m2, z)
+    q = two_body(px, py, pz, e, m, m1, m2, cos_theta, phi)
+    fill_record(seeds[n], q[0], q[1], q[2], q[3], m01, pdg1, t1, z1, f1, theta)
+    fill_record(seeds[n + 1], q[4], q[5], q[6], q[7], m02, pdg2, t2, z2, f2, theta)
+    return n + 2, q
+
+
+@nb.njit(cache=True)
+def gluon_splitting_mass(rng, e, m_q):
+    """Mass and quark energy fraction of a hard g -> Q Qbar splitting (P_qg(z), log-uniform opening angle)."""
+    theta_min = 2.0 * m_q / e
+    while True:
+        z = rng.random()
+        if rng.random() > z * z + (1.0 - z) * (1.0 - z):
+            continue
+        zz = z * (1.0 - z)
+        if zz < 0.01:
+            continue
+        theta = theta_min * (SPLIT_THETA_MAX / theta_min) ** rng.random()
+        m2 = m_q * m_q / zz + zz * e * e * theta * theta
+        if m2 < e * e * 0.25:
+            return math.sqrt(m2), z
+
+
+@nb.njit(cache=True)
+def isr_kick(rng, pt_hard):
+    """Transverse momentum (kx, ky), rapidity and azimuth of the initial-state radiation recoil gluon."""
+    pt = ISR_PT_MIN_GEV * (ISR_PT_MAX_FRACTION * pt_hard / ISR_PT_MIN_GEV) ** rng.random()
+    phi = 2.0 * math.pi * rng.random() - math.pi
+    return pt, rng.normal(0.0, ISR_RAPIDITY_SIGMA), phi
+
+
+@nb.njit(cache=True)
+def hard_kinematics(rng, hp, m1, m2):
+    """pT, rapidities and azimuths of two recoiling objects plus the ISR gluon, inside the collider's
+    energy."""
+    while True:
+        pt1 = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
+        phi1 = 2.0 * math.pi * rng.random() - math.pi
+        y1 = rng.normal(0.0, RAPIDITY_SIGMA)
+        y2 = rng.normal(0.0, RAPIDITY_SIGMA)
+        kpt, ky, kphi = isr_kick(rng, pt1)
+        p2x = -pt1 * math.cos(phi1) - kpt * math.cos(kphi)
+        p2y = -pt1 * math.sin(phi1) - kpt * math.sin(kphi)
+        pt2 = math.hypot(p2x, p2y)
+        phi2 = math.atan2(p2y, p2x)
+        mt1 = math.sqrt(pt1 * pt1 + m1 * m1)
+        mt2 = math.sqrt(pt2 * pt2 + m2 * m2)
+        x1 = (mt1 * math.exp(y1) + mt2 * math.exp(y2) + kpt * math.exp(ky)) / hp.sqrt_s_gev
+        x2 = (mt1 * math.exp(-y1) + mt2 * math.exp(-y2) + kpt * math.exp(-ky)) / hp.sqrt_s_gev
+        if x1 < 1.0 and x2 < 1.0:
+            return pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi
+
+
+@nb.njit(cache=True)
+def higgs_event(rng, hp, shower_p, seeds, truth):
+    """g b -> H b, H -> b bbar (isotropic), plus an ISR gluon: returns (n_seeds, n_truth)."""
+    m_h = hp.higgs_mass_gev
+    b_sign = 1 if rng.random() < 0.5 else -1
+    pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi = hard_kinematics(rng, hp, m_h, quark_mass(5))
+    hx, hy, hz, he = from_pt_y_phi_m(pt1, y1, phi1, m_h)
+    n_t = add_truth(truth, 0, hx, hy, hz, he, 25, ROLE_HIGGS)
+    cos_theta = 2.0 * rng.random() - 1.0
+    phi = 2.0 * math.pi * rng.random()
+    n_s, q = massive_decay_to_seeds(rng, seeds, 0, hx, hy, hz, he, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
+    n_t = add_truth(truth, n_t, q[0], q[1], q[2], q[3], 5, ROLE_HIGGS_B)
+    n_t = add_truth(truth, n_t, q[4], q[5], q[6], q[7], -5, ROLE_HIGGS_B)
+    n_s = seed_parton(rng, seeds, n_s, pt2, y2, phi2, 5 * b_sign, shower_p)
+    s = seeds[n_s - 1]
+    n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], 5 * b_sign, ROLE_HARD)
+    n_s = seed_parton(rng, seeds, n_s, kpt, ky, kphi, 21, shower_p)
+    return n_s, n_t
+
+
+@nb.njit(cache=True)
+def qcd_flavour(rng, hp):
+    """PDG id of a QCD hard parton: gluon, light quark, or (flavour excitation) c / b quark."""
+    if rng.random() < hp.qcd_gluon_fraction:
+        return 21
+    sign = 1 if rng.random() < 0.5 else -1
+    u = rng.random()
+    if u < hp.excitation_b:
+        return 5 * sign
+    if u < hp.excitation_b + hp.excitation_c:
+        return 4 * sign
+    return sign * (1 + int(3.0 * rng.random()))
+
+
+@nb.njit(cache=True)
+def qcd_event(rng, hp, shower_p, seeds, truth):
+    """QCD 2 -> 2 plus an ISR gluon; hard gluons split to b bbar / c cbar at the configured rates."""
+    pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi = hard_kinematics(rng, hp, 0.0, 0.0)
+    n_s = 0
+    n_t = 0
+    for k in range(2):
+        pt, y, phi = (pt1, y1, phi1) if k == 0 else (pt2, y2, phi2)
+        pdg = qcd_flavour(rng, hp)
+        u = rng.random()
+        split_q = 0
+        if pdg == 21 and u < hp.g_to_bb:
+            split_q = 5
+        elif pdg == 21 and u < hp.g_to_bb + hp.g_to_cc:
+            split_q = 4
+        if split_q == 0:
+            n_s = seed_parton(rng, seeds, n_s, pt, y, phi, pdg, shower_p)
+            s = seeds[n_s - 1]
+            n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], pdg, ROLE_HARD)
+            continue
+        e_est = pt * math.cosh(y)
+        m, z = gluon_splitting_mass(rng, e_est, quark_mass(split_q))
+        gx, gy, gz, ge = from_pt_y_phi_m(pt, y, phi, m)
+        n_t = add_truth(truth, n_t, gx, gy, gz, ge, 21, ROLE_HARD)
+        phi_d = 2.0 * math.pi * rng.random()
+        n_s, q = massive_decay_to_seeds(
+            rng, seeds, n_s, gx, gy, gz, ge, m, split_q, -split_q, 0.0, phi_d, z, shower_p
+        )
+        n_t = add_truth(truth, n_t, q[0], q[1], q[2], q[3], split_q, ROLE_SPLIT_QUARK)
+        n_t = add_truth(truth, n_t, q[4], q[5], q[6], q[7], -split_q, ROLE_SPLIT_QUARK)
+    n_s = seed_parton(rng, seeds, n_s, kpt, ky, kphi, 21, shower_p)
+    return n_s, n_t
+
+
+__all__ = ["HardParams", "hard_params", "higgs_event", "qcd_event", "N_COLS", "N_TRUTH_COLS"]

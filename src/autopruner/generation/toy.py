@@ -1,0 +1,348 @@
+"""Event generator: orchestrates hard process, shower, hadronization, decays and underlying event for a shard.
+
+`generate_events` returns the generic particle table (`autopruner.particles.ParticleTable`) that the detector
+consumes, plus the truth partons and heavy hadrons. The event loop is one numba kernel; all randomness comes
+from the numpy Generator passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from autopruner.generation.decays import (
+    N_HEAVY_COLS,
+    N_PARTICLE_COLS,
+    XCHARGE,
+    XFLAV,
+    XM,
+    XPARENT,
+    XPDG,
+    XPRODX,
+    XPRODY,
+    XPRODZ,
+    XQSIGN,
+    DecayParams,
+    add_particle,
+    add_pi0_photons,
+    decay_heavy_hadrons,
+    decay_params,
+)
+from autopruner.generation.hadronization import (
+    HCHARGE,
+    HE,
+    HFLAV,
+    HM,
+    HPDG,
+    HPX,
+    HPY,
+    HPZ,
+    HQSIGN,
+    N_HADRON_COLS,
+    HadronizationParams,
+    conserve_momentum,
+    fragment,
+    hadronization_params,
+    light_hadron,
+)
+from autopruner.generation.hard_process import N_TRUTH_COLS, HardParams, hard_params, higgs_event, qcd_event
+from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower, shower_params
+from autopruner.kinematics import invariant_mass, pt_eta_phi
+from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
+
+UE_PT_MEAN_GEV = 0.6  # underlying-event particles: pT ~ Exp(mean), uniform in |eta| < UE_ETA_MAX
+UE_ETA_MAX = 5.0
+PROCESS_ID = {"qcd": 0, "hbb": 1}
+
+
+class EventParams(NamedTuple):
+    """Event-level settings: primary-vertex spread and underlying event."""
+
+    beam_spot_xy_mm: float
+    beam_spot_z_mm: float
+    ue_mean_particles: float
+
+
+@dataclass
+class GeneratedEvents:
+    """Output of the generator: particle table plus truth partons and heavy hadrons (flat + counts)."""
+
+    particles: ParticleTable
+    partons: dict[str, np.ndarray]  # px, py, pz, e, pdgid, role (+ pt, eta, phi, m)
+    parton_counts: np.ndarray
+    hadrons: dict[str, np.ndarray]  # px, py, pz, e, m, pdgid, charge, flavour, parent, prod_*, decay_*
+    hadron_counts: np.ndarray
+    process_id: int
+
+
+@nb.njit(cache=True)
+def _grow_columns(buf, need):
+    """Return `buf` (fields x capacity), or a copy with room for at least `need` entries (doubling)."""
+    if need <= buf.shape[1]:
+        return buf
+    new = np.empty((buf.shape[0], max(need, 2 * buf.shape[1])))
+    new[:, : buf.shape[1]] = buf
+    return new
+
+
+@nb.njit(cache=True)
+def _grow(buf, need):
+    """Return `buf`, or a copy with at least `need` rows (doubling) if it is too small."""
+    if need <= buf.shape[0]:
+        return buf
+    new = np.empty((max(need, 2 * buf.shape[0]), buf.shape[1]))
+    new[: buf.shape[0]] = buf
+    return new
+
+
+@nb.njit(cache=True)
+def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
+    """Soft particles from the underlying event (origin 3): Poisson count, exponential pT, flat eta."""
+    for _ in range(rng.poisson(ev_p.ue_mean_particles)):
+        pdg, q, m = light_hadron(rng, had_p.charged_fraction)
+        pt = rng.exponential(UE_PT_MEAN_GEV) + 0.05
+        eta = UE_ETA_MAX * (2.0 * rng.random() - 1.0)
+        phi = 2.0 * math.pi * rng.random() - math.pi
+        px, py, pz = pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta)
+        e = math.sqrt(px * px + py * py + pz * pz + m * m)
+        if pdg == 111:
+            n = add_pi0_photons(rng, out, n, px, py, pz, e, pvx, pvy, pvz, ORIGIN_SOFT, -1)
+        else:
+            n = add_particle(out, n, px, py, pz, e, pdg, q, pvx, pvy, pvz, ORIGIN_SOFT, -1)
+    return n
+
+
+@nb.njit(cache=True)
+def _fits(prim, h0, h1, tx, ty, tz, te):
+    """Whether hadrons prim[h0:h1] can be rescaled to the four-vector t (its mass exceeds theirs by a
+    margin)."""
+    if h1 <= h0:
+        return False
+    m_sum = 0.0
+    for i in range(h0, h1):
+        m_sum += prim[i, HM]
+    m2 = te * te - tx * tx - ty * ty - tz * tz
+    return m2 > 0.0 and math.sqrt(m2) > 1.05 * m_sum + 0.5
+
+
+@nb.njit(cache=True)
+def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, prim, heavy, part):
+    """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
+    pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
+    pvy = rng.normal(0.0, ev_p.beam_spot_xy_mm)
+    pvz = rng.normal(0.0, ev_p.beam_spot_z_mm)
+    if is_signal:
+        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth)
+    else:
+        n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth)
+    n_fin = 0
+    n_prim = 0
+    g_start = 0  # first hadron of the group of showers whose four-momentum is being collected
+    gx = gy = gz = ge = 0.0
+    prev_start = -1  # last group already made to conserve four-momentum
+    px_ = py_ = pz_ = pe_ = 0.0
+    for s in range(n_seeds):
+        f0 = n_fin
+        n_fin = shower(rng, seeds[s], sp, fin, n_fin)
+        for j in range(f0, n_fin):
+            n_prim = fragment(
+                rng, fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], int(fin[j, 4]), had_p, prim, n_prim
+            )
+        gx += seeds[s, 0]
+        gy += seeds[s, 1]
+        gz += seeds[s, 2]
+        ge += seeds[s, 3]
+        if _fits(prim, g_start, n_prim, gx, gy, gz, ge):
+            conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
+            prev_start, px_, py_, pz_, pe_ = g_start, gx, gy, gz, ge
+            g_start = n_prim
+            gx = gy = gz = ge = 0.0
+    if n_prim > g_start and prev_start >= 0:  # leftover light showers join the previous group
+        conserve_momentum(prim, prev_start, n_prim, px_ + gx, py_ + gy, pz_ + gz, pe_ + ge)
+    elif n_prim > g_start and _fits(prim, g_start, n_prim, gx, gy, gz, ge):
+        conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
+    n_heavy = 0
+    n_part = 0
+    for j in range(n_prim):
+        if prim[j, HFLAV] > 0:
+            heavy[n_heavy, :] = 0.0
+            heavy[n_heavy, 0:4] = prim[j, HPX : HE + 1]
+            heavy[n_heavy, XM] = prim[j, HM]
+            heavy[n_heavy, XPDG] = prim[j, HPDG]
+            heavy[n_heavy, XCHARGE] = prim[j, HCHARGE]
+            heavy[n_heavy, XFLAV] = prim[j, HFLAV]
+            heavy[n_heavy, XQSIGN] = prim[j, HQSIGN]
+            heavy[n_heavy, XPARENT] = -1
+            heavy[n_heavy, XPRODX], heavy[n_heavy, XPRODY], heavy[n_heavy, XPRODZ] = pvx, pvy, pvz
+            n_heavy += 1
+        elif prim[j, HPDG] == 111:
+            n_part = add_pi0_photons(
+                rng,
+                part,
+                n_part,
+                prim[j, HPX],
+                prim[j, HPY],
+                prim[j, HPZ],
+                prim[j, HE],
+                pvx,
+                pvy,
+                pvz,
+                ORIGIN_PROMPT,
+                -1,
+            )
+        else:
+            n_part = add_particle(
+                part,
+                n_part,
+                prim[j, HPX],
+                prim[j, HPY],
+                prim[j, HPZ],
+                prim[j, HE],
+                prim[j, HPDG],
+                prim[j, HCHARGE],
+                pvx,
+                pvy,
+                pvz,
+                ORIGIN_PROMPT,
+                -1,
+            )
+    n_heavy, n_part = decay_heavy_hadrons(rng, heavy, n_heavy, dec_p, part, n_part)
+    n_part = _underlying_event(rng, ev_p, had_p, part, n_part, pvx, pvy, pvz)
+    return n_truth, n_heavy, n_part, pvx, pvy, pvz
+
+
+@nb.njit(cache=True)
+def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
+    """Generate n_events; returns flat particle, truth-parton and heavy-hadron arrays with per-event
+    counts."""
+    seeds = np.empty((16, N_COLS))
+    truth = np.empty((16, N_TRUTH_COLS))
+    fin = np.empty((8 * (int(sp.max_emissions) + 1) + 16, N_FINAL_COLS))
+    prim = np.empty((8192, N_HADRON_COLS))
+    heavy = np.empty((256, N_HEAVY_COLS))
+    part = np.empty((16384, N_PARTICLE_COLS))
+    all_part = np.empty((N_PARTICLE_COLS, n_events * 220 + 1024))  # one row per field
+    all_truth = np.empty((n_events * 6 + 16, N_TRUTH_COLS))
+    all_heavy = np.empty((n_events * 4 + 16, N_HEAVY_COLS))
+    n_part_ev = np.empty(n_events, dtype=np.int64)
+    n_truth_ev = np.empty(n_events, dtype=np.int64)
+    n_heavy_ev = np.empty(n_events, dtype=np.int64)
+    pv = np.empty((n_events, 3))
+    np_tot = 0
+    nt_tot = 0
+    nh_tot = 0
+    for ev in range(n_events):
+        n_truth, n_heavy, n_part, pvx, pvy, pvz = _one_event(
+            rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, prim, heavy, part
+        )
+        all_part = _grow_columns(all_part, np_tot + n_part)
+        all_truth = _grow(all_truth, nt_tot + n_truth)
+        all_heavy = _grow(all_heavy, nh_tot + n_heavy)
+        for c in range(N_PARTICLE_COLS):
+            all_part[c, np_tot : np_tot + n_part] = part[:n_part, c]
+        all_truth[nt_tot : nt_tot + n_truth] = truth[:n_truth]
+        all_heavy[nh_tot : nh_tot + n_heavy] = heavy[:n_heavy]
+        np_tot += n_part
+        nt_tot += n_truth
+        nh_tot += n_heavy
+        n_part_ev[ev] = n_part
+        n_truth_ev[ev] = n_truth
+        n_heavy_ev[ev] = n_heavy
+        pv[ev, 0], pv[ev, 1], pv[ev, 2] = pvx, pvy, pvz
+    return (
+        all_part[:, :np_tot],
+        n_part_ev,
+        all_truth[:nt_tot],
+        n_truth_ev,
+        all_heavy[:nh_tot],
+        n_heavy_ev,
+        pv,
+    )
+
+
+def event_params(config: dict) -> EventParams:
+    """EventParams from the full config (beam spot from `detector`, underlying event from `generation`)."""
+    det = config["detector"]
+    return EventParams(
+        float(det["beam_spot_xy_mm"]),
+        float(det["beam_spot_z_mm"]),
+        float(config["generation"]["underlying_event_mean_particles"]),
+    )
+
+
+def generator_params(
+    config: dict,
+) -> tuple[HardParams, ShowerParams, HadronizationParams, DecayParams, EventParams]:
+    """All numba parameter tuples of the generator from the full config."""
+    gen = config["generation"]
+    return (
+        hard_params(gen),
+        shower_params(gen["shower"]),
+        hadronization_params(gen["hadronization"]),
+        decay_params(gen["hadronization"]),
+        event_params(config),
+    )
+
+
+def generate_events(config: dict, process: str, n_events: int, rng: np.random.Generator) -> GeneratedEvents:
+    """Generate `n_events` events of `process` ('hbb' or 'qcd') with the settings of the full `config`."""
+    if process not in PROCESS_ID:
+        raise ValueError(f"unknown process {process!r}; expected 'hbb' or 'qcd'")
+    if n_events < 0:
+        raise ValueError(f"n_events must be >= 0, got {n_events}")
+    part, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
+        rng, int(n_events), process == "hbb", *generator_params(config)
+    )
+    col = part  # (field, particle): every row is contiguous
+    particles = ParticleTable(
+        px=col[0],
+        py=col[1],
+        pz=col[2],
+        e=col[3],
+        pdgid=col[4].astype(np.int32),
+        charge=col[5].astype(np.int8),
+        vx=col[6],
+        vy=col[7],
+        vz=col[8],
+        origin=col[9].astype(np.int8),
+        hadron_index=col[10].astype(np.int32),
+        counts=n_part,
+        pv=pv,
+    )
+    partons = _four_vector_dict(truth[:, :4])
+    partons.update(pdgid=truth[:, 4].astype(np.int32), role=truth[:, 5].astype(np.int8))
+    hadrons = _four_vector_dict(heavy[:, :4])
+    hadrons.update(
+        m=heavy[:, XM],
+        pdgid=heavy[:, XPDG].astype(np.int32),
+        charge=heavy[:, XCHARGE].astype(np.int8),
+        flavour=heavy[:, XFLAV].astype(np.int8),
+        parent=heavy[:, XPARENT].astype(np.int32),
+        prod_x=heavy[:, XPRODX],
+        prod_y=heavy[:, XPRODY],
+        prod_z=heavy[:, XPRODZ],
+        decay_x=heavy[:, XPRODX + 3],
+        decay_y=heavy[:, XPRODY + 3],
+        decay_z=heavy[:, XPRODZ + 3],
+    )
+    return GeneratedEvents(particles, partons, n_truth, hadrons, n_heavy, PROCESS_ID[process])
+
+
+def _four_vector_dict(p4: np.ndarray) -> dict[str, np.ndarray]:
+    """px, py, pz, e and pt, eta, phi, m of an (n, 4) array of four-vectors."""
+    px, py, pz, e = (np.ascontiguousarray(p4[:, k]) for k in range(4))
+    pt, eta, phi = pt_eta_phi(px, py, pz)
+    return {
+        "px": px,
+        "py": py,
+        "pz": pz,
+        "e": e,
+        "pt": pt,
+        "eta": eta,
+        "phi": phi,
+        "m": invariant_mass(px, py, pz, e),
+    }

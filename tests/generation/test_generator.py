@@ -1,0 +1,170 @@
+"""Generator physics: exact four-momentum conservation, H -> bb mass, b-hadron lifetimes and decays."""
+
+
+import numpy as np
+import pytest
+import yaml
+from scipy import stats
+
+from autopruner.config import DEFAULT_CONFIG
+from autopruner.generation.decays import N_HEAVY_COLS, XE, XFLAV, XM, XPARENT, XPDG, XQSIGN, decay_numpy, decay_params
+from autopruner.generation.hadronization import N_HADRON_COLS, fragment, hadronization_params
+from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
+from autopruner.generation.toy import generate_events
+from autopruner.kinematics import nbody, two_body
+
+CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
+GEN = CONFIG["generation"]
+
+
+@pytest.fixture(scope="module")
+def hbb_events():
+    return generate_events(CONFIG, "hbb", 400, np.random.default_rng(11))
+
+
+def _mass(p4):
+    return np.sqrt(np.maximum(p4[..., 3] ** 2 - np.sum(p4[..., :3] ** 2, axis=-1), 0.0))
+
+
+def test_two_body_and_nbody_conserve_four_momentum():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        m = rng.uniform(5, 200)
+        p = rng.normal(0, 300, 3)
+        e = np.sqrt(m**2 + p @ p)
+        m1, m2 = rng.uniform(0, m / 2.5, 2)
+        q = np.array(two_body(*p, e, m, m1, m2, rng.uniform(-1, 1), rng.uniform(0, 6.3)))
+        np.testing.assert_allclose(q[:4] + q[4:], [*p, e], rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(_mass(q.reshape(2, 4)), [m1, m2], atol=1e-6)
+        masses = rng.uniform(0, m / 12, 6)
+        out = np.empty((6, 4))
+        nbody(rng, *p, e, masses, out)
+        np.testing.assert_allclose(out.sum(axis=0), [*p, e], rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(_mass(out[:-1]), masses[:-1], atol=1e-5)
+
+
+def test_every_shower_splitting_conserves_four_momentum():
+    rng = np.random.default_rng(2)
+    sp = shower_params(GEN["shower"])
+    n_checked = 0
+    for pdg in (21, 1, 5):
+        for _ in range(100):
+            e = rng.uniform(50, 800)
+            t, z, f = evolve(rng, e, pdg, 0.25 * e * e, 1.0, sp)
+            if t <= 0:
+                continue
+            m0 = 4.8 if pdg == 5 else 0.0
+            m = np.sqrt(m0**2 + t)
+            pz = np.sqrt(e * e - m * m)
+            row = np.array([0.0, 0.0, pz, e, m0, pdg, t, z, f, 1.0])
+            d1, d2 = np.empty(N_COLS), np.empty(N_COLS)
+            split(rng, row, sp, d1, d2)
+            np.testing.assert_allclose(d1[:4] + d2[:4], row[:4], rtol=1e-10, atol=1e-8)
+            for d in (d1, d2):  # each daughter is on its own mass shell sqrt(m0^2 + t)
+                assert _mass(d[:4]) == pytest.approx(np.sqrt(d[4] ** 2 + d[6]), rel=1e-5, abs=1e-4)
+            n_checked += 1
+    assert n_checked > 200
+
+
+def test_shower_final_partons_sum_to_seed_and_jets_have_sudakov_mass():
+    rng = np.random.default_rng(3)
+    sp = shower_params(GEN["shower"])
+    masses = []
+    for _ in range(300):
+        e = 500.0
+        t, z, f = evolve(rng, e, 21, 0.25 * e * e, 1.0, sp)
+        m = np.sqrt(t)
+        seed = np.array([np.sqrt(e * e - t), 0.0, 0.0, e, 0.0, 21, t, z, f, 1.0])
+        out = shower_numpy(rng, seed, sp)
+        np.testing.assert_allclose(out[:, :4].sum(axis=0), seed[:4], rtol=1e-9, atol=1e-7)
+        masses.append(m)
+    masses = np.asarray(masses)
+    # a Sudakov-suppressed peak at m/E ~ 0.1 with a long tail, not a delta function
+    assert 0.05 < np.median(masses) / 500 < 0.25
+    assert np.percentile(masses, 90) > 2 * np.percentile(masses, 25)
+
+
+def test_higgs_decay_conserves_four_momentum_and_bb_mass_is_mh(hbb_events):
+    ev = hbb_events
+    p = ev.partons
+    p4 = np.stack([p["px"], p["py"], p["pz"], p["e"]], axis=1)
+    higgs = p4[p["role"] == 1]
+    b = p4[p["role"] == 2].reshape(-1, 2, 4)
+    assert higgs.shape[0] == b.shape[0] == ev.particles.n_events
+    np.testing.assert_allclose(b.sum(axis=1), higgs, rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(_mass(b.sum(axis=1)), GEN["higgs_mass_gev"], rtol=1e-7)
+    assert np.all(np.abs(p["pdgid"][p["role"] == 2].reshape(-1, 2).sum(axis=1)) == 0)  # b bbar
+    assert np.all(p["pt"][p["role"] == 1] > 0.999 * GEN["pt_min_gev"])
+
+
+def test_b_hadron_decays_conserve_four_momentum_and_charge():
+    rng = np.random.default_rng(4)
+    dp = decay_params(GEN["hadronization"])
+    n_charged = []
+    n_cascade = 0
+    n = 400
+    for _ in range(n):
+        rec = np.zeros(N_HEAVY_COLS)
+        rec[XM] = 5.27934
+        rec[2] = rng.uniform(10, 300)
+        rec[XE] = np.hypot(rec[2], rec[XM])
+        rec[XPDG], rec[6], rec[XFLAV], rec[XQSIGN], rec[XPARENT] = -521, -1, 5, 1, -1
+        had, out = decay_numpy(rng, rec, dp)
+        for i in range(had.shape[0]):
+            daughters = out[out[:, 10] == i, :4].sum(axis=0) + had[had[:, XPARENT] == i, :4].sum(axis=0)
+            np.testing.assert_allclose(daughters, had[i, :4], rtol=1e-9, atol=1e-8)
+        assert out[:, 5].sum() == pytest.approx(-1)  # charge of the B- is conserved through the cascade
+        n_charged.append(np.count_nonzero(out[:, 5]))
+        n_cascade += had.shape[0] > 1
+    assert 4.0 < np.mean(n_charged) < 6.5  # ~5 charged per b-hadron decay (CLEO 5.4)
+    frac = GEN["hadronization"]["b_to_c_fraction"]
+    assert abs(n_cascade / n - frac) < 4 * np.sqrt(frac * (1 - frac) / n)
+
+
+def test_b_hadron_decay_lengths_are_exponential_with_mean_betagamma_ctau(hbb_events):
+    h = hbb_events.hadrons
+    b = h["flavour"] == 5
+    length = np.sqrt(
+        (h["decay_x"] - h["prod_x"]) ** 2
+        + (h["decay_y"] - h["prod_y"]) ** 2
+        + (h["decay_z"] - h["prod_z"]) ** 2
+    )[b]
+    betagamma = np.sqrt(h["px"] ** 2 + h["py"] ** 2 + h["pz"] ** 2)[b] / h["m"][b]
+    scaled = length / (betagamma * GEN["hadronization"]["b_ctau_mm"])
+    n = scaled.size
+    assert n > 500
+    mean, err = scaled.mean(), scaled.mean() / np.sqrt(n)  # ML fit of an exponential's mean and its error
+    assert abs(mean - 1.0) < 3 * err
+    assert stats.kstest(scaled, "expon").pvalue > 1e-3
+
+
+def test_b_fragmentation_mean_matches_config():
+    rng = np.random.default_rng(5)
+    hp = hadronization_params(GEN["hadronization"])
+    out = np.empty((256, N_HADRON_COLS))
+    x = []
+    for _ in range(2000):
+        n = fragment(rng, 0.0, 0.0, 100.0, np.hypot(100.0, 4.8), 5, hp, out, 0)
+        x.append(out[0, 3] / np.hypot(100.0, 4.8))
+        assert out[0, 7] == 5 and n >= 1
+    assert np.mean(x) == pytest.approx(GEN["hadronization"]["b_fragmentation_mean"], abs=0.01)
+
+
+def test_same_rng_same_events_and_different_rng_different_events():
+    a = generate_events(CONFIG, "qcd", 50, np.random.default_rng(7)).particles
+    b = generate_events(CONFIG, "qcd", 50, np.random.default_rng(7)).particles
+    c = generate_events(CONFIG, "qcd", 50, np.random.default_rng(8)).particles
+    np.testing.assert_array_equal(a.px, b.px)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    assert a.px.shape != c.px.shape or not np.array_equal(a.px, c.px)
+
+
+def test_qcd_heavy_flavour_rates_and_origins():
+    ev = generate_events(CONFIG, "qcd", 1500, np.random.default_rng(9))
+    role = ev.partons["role"]
+    hard_gluons = np.count_nonzero((role == 0) & (ev.partons["pdgid"] == 21))
+    split_b = np.count_nonzero((role == 3) & (np.abs(ev.partons["pdgid"]) == 5)) / 2
+    rate = GEN["heavy_flavour_splitting"]["g_to_bb"]
+    assert abs(split_b / hard_gluons - rate) < 4 * np.sqrt(rate / hard_gluons)
+    origins = np.bincount(ev.particles.origin, minlength=4)
+    assert origins[0] > 10 * origins[1] > 0 and origins[2] > 0 and origins[3] > 0
