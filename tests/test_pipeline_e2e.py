@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,57 @@ def test_hls_reports(pipeline_run: Path):
     assert len(rows) == 1 + len(HLS_MODELS)
 
 
+def test_finished_run_is_up_to_date(pipeline_run: Path):
+    assert jobs_to_run(pipeline_run) == {}
+
+
+@contextlib.contextmanager
+def _edit_then_restore(path: Path, old: str, new: str) -> Iterator[None]:
+    """Replace ``old`` by ``new`` in ``path`` for the duration of the block, then restore the original bytes."""
+    original = path.read_text()
+    assert old in original
+    path.write_text(original.replace(old, new, 1))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
+TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking"}
+
+
+def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "bootstrap_replicas: 20", "bootstrap_replicas: 21"):
+        jobs = jobs_to_run(pipeline_run)
+    # the firmware emulation quotes bootstrap errors too, so it reruns with its summary; nothing else does
+    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "all"}
+    assert jobs["evaluate"] == 1 + 2 * len(BUDGETS)
+
+
+def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "  epochs: 14\n", "  epochs: 15\n"):
+        jobs = jobs_to_run(pipeline_run)
+    assert {"train_autopruner", "reduce", "retrain", "evaluate", "roc_all", "hls_project"} <= set(jobs)
+    assert not set(jobs) & (UPSTREAM | {"train_baseline"})
+    assert jobs["train_autopruner"] == len(BUDGETS)
+    assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
+
+
+def test_module_edit_reruns_its_stage_and_what_follows(pipeline_run: Path):
+    module = pipeline_run / "src/autopruner/evaluation/metrics.py"
+    with _edit_then_restore(module, '"""', '"""An edit. '):
+        jobs = jobs_to_run(pipeline_run)
+    assert {"evaluate", "roc_budget", "roc_all"} <= set(jobs)
+    assert not set(jobs) & (UPSTREAM | TRAINING)
+    module = pipeline_run / "src/autopruner/reconstruction/vertexing.py"
+    with _edit_then_restore(module, '"""', '"""An edit. '):
+        jobs = jobs_to_run(pipeline_run)
+    assert {"ip_templates", "reconstruct"} <= set(jobs)
+    assert "generate" not in jobs
+    assert jobs_to_run(pipeline_run) == {}  # restored source: up to date again
+
+
 def test_one_budget_rebuilds_alone(pipeline_run: Path):
     first, other = BUDGETS[0], BUDGETS[1:]
     folder = pipeline_run / f"results/seed{SEED}"
@@ -146,62 +199,3 @@ def test_one_budget_rebuilds_alone(pipeline_run: Path):
     snakemake(pipeline_run, f"results/seed{SEED}/budget{first}/roc.pdf")
     assert retrained.stat().st_mtime_ns > before
     assert {p: p.stat().st_mtime_ns for p in watched} == watched
-
-
-def test_finished_run_is_up_to_date(pipeline_run: Path):
-    assert jobs_to_run(pipeline_run) == {}
-
-
-def _edit_then_restore(path: Path, extra: str):
-    """Context: append ``extra`` to ``path`` for the duration of the block."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def edited():
-        original = path.read_text()
-        path.write_text(original + extra)
-        try:
-            yield
-        finally:
-            path.write_text(original)
-
-    return edited()
-
-
-UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
-TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking"}
-
-
-def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
-    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "\nevaluation:\n  bootstrap_replicas: 21\n"):
-        jobs = jobs_to_run(pipeline_run)
-    # the firmware emulation quotes bootstrap errors too, so it reruns with its summary; nothing else does
-    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "all"}
-    assert jobs["evaluate"] == 1 + 2 * len(BUDGETS)
-
-
-def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
-    text = (pipeline_run / "config/tiny.yaml").read_text()
-    edited = text.replace("  epochs: 14\n", "  epochs: 15\n")
-    assert edited != text
-    with _edit_then_restore(pipeline_run / "config/tiny.yaml", ""):
-        (pipeline_run / "config/tiny.yaml").write_text(edited)
-        jobs = jobs_to_run(pipeline_run)
-    assert {"train_autopruner", "reduce", "retrain", "evaluate", "roc_all", "hls_project"} <= set(jobs)
-    assert not set(jobs) & (UPSTREAM | {"train_baseline"})
-    assert jobs["train_autopruner"] == len(BUDGETS)
-    assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
-
-
-def test_module_edit_reruns_its_stage_and_what_follows(pipeline_run: Path):
-    module = pipeline_run / "src/autopruner/evaluation/metrics.py"
-    with _edit_then_restore(module, "\n# an edit\n"):
-        jobs = jobs_to_run(pipeline_run)
-    assert {"evaluate", "roc_budget", "roc_all"} <= set(jobs)
-    assert not set(jobs) & (UPSTREAM | TRAINING)
-    module = pipeline_run / "src/autopruner/reconstruction/vertexing.py"
-    with _edit_then_restore(module, "\n# an edit\n"):
-        jobs = jobs_to_run(pipeline_run)
-    assert {"ip_templates", "reconstruct"} <= set(jobs)
-    assert "generate" not in jobs
-    assert jobs_to_run(pipeline_run) == {}  # restored source: up to date again

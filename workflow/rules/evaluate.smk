@@ -45,6 +45,12 @@ rule roc_budget:
         code=code("evaluation.roc_plots"),
     log:
         "logs/roc_budget/seed{seed}/budget{budget}.log",
+    benchmark:
+        "logs/benchmarks/roc_budget/seed{seed}/budget{budget}.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("roc_budget", "mem_mb"),
+        runtime=resource("roc_budget", "runtime"),
     script:
         "../scripts/roc_budget.py"
 
@@ -68,5 +74,11 @@ rule roc_all:
         code=code("evaluation.roc_plots"),
     log:
         "logs/roc_all.log",
+    benchmark:
+        "logs/benchmarks/roc_all.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("roc_all", "mem_mb"),
+        runtime=resource("roc_all", "runtime"),
     script:
         "../scripts/roc_all.py"

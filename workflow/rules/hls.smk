@@ -90,5 +90,11 @@ rule hls_summary:
         code=code("firmware.summary"),
     log:
         "logs/hls/summary.log",
+    benchmark:
+        "logs/benchmarks/hls_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("hls_summary", "mem_mb"),
+        runtime=resource("hls_summary", "runtime"),
     script:
         "../scripts/hls_summary.py"
