@@ -1,12 +1,11 @@
 """Benchmark of rule generate: toy generator + detector events/s per core, peak memory, Pythia 8's own rate.
 
 Every measurement runs in its own single-threaded child process (so peak RSS is per shard): one default shard
-(generation.events_per_shard events) per process, timed after a warm-up that loads the numba cache; Pythia 8
-(pythia8mc) generates a few hundred HiggsSM:qg2Hq and HardQCD:all events at pTHatMin = 250 GeV, 14 TeV, with
-hadronization and MPI, generation only. Also reports per shard: charged multiplicity per jet (charged
-final-state particles within dR < 1 of the leading hard object, pT > 250 GeV), tracks and towers per event,
-and the fraction of signal events whose two H -> b quarks lie within dR < 1.0.
-Writes benchmarks/results/generate.json.
+(generation.events_per_shard events) per process, timed after a warm-up that loads the numba cache; Pythia 8 (pythia8mc)
+generates a few hundred HiggsSM:qg2Hq and HardQCD:all events at pTHatMin = 250 GeV, 14 TeV, with hadronization and MPI,
+generation only. Also reports per shard: charged multiplicity per jet (charged final-state particles within dR < 1 of
+the leading hard object, pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose two H -> b
+quarks lie within dR < 1.0. Writes benchmarks/results/generate.json.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Reconstruction and end-to-end (generate + reconstruct) throughput per core, peak memory, cut flow, feature AUCs.
 
-By default generates its own shards with ``generate_shard`` into a temporary folder (``--events`` per process
-for the analysis shard shard000, ``--calibration-events`` for calib000; config/config.yaml plus
-``--config-overrides``), so it runs on a fresh checkout; ``--shards``/``--calibration`` time existing event
-files instead. IP templates come from the calibration shards only. Single process and single-threaded, so
-every rate is per core. Also merges the candidates with ``dataset.merge_candidates`` and reports the
-single-feature ROC AUC on the test split. Writes benchmarks/results/reconstruct.json.
+By default generates its own shards with ``generate_shard`` into a temporary folder (``--events`` per process for the
+analysis shard shard000, ``--calibration-events`` for calib000; config/config.yaml plus ``--config-overrides``), so it
+runs on a fresh checkout; ``--shards``/``--calibration`` time existing event files instead. IP templates come from the
+calibration shards only. Single process and single-threaded, so every rate is per core. Also merges the candidates with
+``dataset.merge_candidates`` and reports the single-feature ROC AUC on the test split. Writes
+benchmarks/results/reconstruct.json.
 """
 
 from __future__ import annotations

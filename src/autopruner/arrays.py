@@ -1,7 +1,7 @@
 """Flat-array helpers for jagged data: one place for the counts -> offsets idiom and its inverse.
 
-Reconstruction stores per-event and per-jet lists as one flat array plus offsets (CSR layout), which numba
-kernels and numpy fancy indexing consume directly.
+Reconstruction stores per-event and per-jet lists as one flat array plus offsets (CSR layout), which numba kernels and
+numpy fancy indexing consume directly.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Event files: write a generated and simulated shard to ROOT (design.md "Event file"), read it back.
 
-Files are byte-for-byte reproducible: the TFile/TDirectory UUID is derived from the shard's identity, every
-TDatime uproot would take from the wall clock is pinned to a fixed date while the file is written, and uproot
-writes to an open file object so the random temporary file name is not stored in the header.
+Files are byte-for-byte reproducible: the TFile/TDirectory UUID is derived from the shard's identity, every TDatime
+uproot would take from the wall clock is pinned to a fixed date while the file is written, and uproot writes to an open
+file object so the random temporary file name is not stored in the header.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ FIXED_DATIME = datetime.datetime(2000, 1, 1, 0, 0, 0)  # written into every TDat
 
 @contextlib.contextmanager
 def deterministic_uproot() -> Iterator[None]:
-    """Pin the TDatime fields uproot takes from datetime.now() (all go through
-    uproot._util.datetime_to_code)."""
+    """Pin the TDatime fields uproot takes from datetime.now() (all go through uproot._util.datetime_to_code)."""
     original = uproot._util.datetime_to_code
     fixed = original(FIXED_DATIME)
     uproot._util.datetime_to_code = lambda dt: fixed
@@ -60,8 +59,8 @@ def _jagged(fields: dict[str, np.ndarray], counts: np.ndarray) -> ak.Array:
 def event_branches(gen, det, event_id_base: int, weight: float = 1.0) -> dict:
     """The `events` tree's branches (design.md): scalars plus jagged track/tower/parton/hadron records.
 
-    ``gen`` is a generator's output (particles with the primary vertex, truth partons and heavy hadrons) and
-    ``det`` the detector's response to it; both are read by attribute, so this module imports neither stage.
+    ``gen`` is a generator's output (particles with the primary vertex, truth partons and heavy hadrons) and ``det`` the
+    detector's response to it; both are read by attribute, so this module imports neither stage.
     """
     n = gen.particles.n_events
     pv = gen.particles.pv

@@ -16,8 +16,8 @@ from typing import Any
 def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    An interrupted or failing writer therefore never leaves a file that looks complete. The temporary name keeps
-    the final suffix (``.root``, ``.keras``...) because some writers choose the format from it.
+    An interrupted or failing writer therefore never leaves a file that looks complete. The temporary name keeps the
+    final suffix (``.root``, ``.keras``...) because some writers choose the format from it.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)

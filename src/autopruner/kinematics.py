@@ -1,7 +1,6 @@
 """Four-vector helpers: coordinate conversions (vectorized) and exact two-body / N-body decays (numba).
 
-Four-vectors are (px, py, pz, E) in GeV. The numba kernels work on scalars and small arrays so that the
-shower,
+Four-vectors are (px, py, pz, E) in GeV. The numba kernels work on scalars and small arrays so that the shower,
 hadronization and decay loops can call them without allocating.
 """
 
@@ -83,8 +82,7 @@ def orthonormal_basis(nx, ny, nz):
 
 @nb.njit(cache=True)
 def boost(px, py, pz, e, bx, by, bz):
-    """Lorentz-boost (px, py, pz, E) by velocity (bx, by, bz) (from the rest frame of a system moving with
-    b)."""
+    """Lorentz-boost (px, py, pz, E) by velocity (bx, by, bz) (from the rest frame of a system moving with b)."""
     b2 = bx * bx + by * by + bz * bz
     if b2 <= 0.0:
         return px, py, pz, e
@@ -107,11 +105,9 @@ def kallen_momentum(m, m1, m2):
 
 @nb.njit(cache=True)
 def two_body(px, py, pz, e, m, m1, m2, cos_theta, phi):
-    """Exact decay of (px, py, pz, E; mass m) into masses m1, m2; returns daughter 1 and daughter 2
-    four-vectors.
+    """Exact decay of (px, py, pz, E; mass m) into masses m1, m2; returns daughter 1 and daughter 2 four-vectors.
 
-    ``cos_theta``, ``phi`` give daughter 1's direction in the parent rest frame relative to the parent's
-    flight
+    ``cos_theta``, ``phi`` give daughter 1's direction in the parent rest frame relative to the parent's flight
     direction (helicity frame). Daughter 2 = parent - daughter 1, so 4-momentum is conserved to rounding.
     """
     pstar = kallen_momentum(m, m1, m2)
@@ -154,9 +150,9 @@ def cos_theta_for_energy_fraction(e, p, m, m1, m2, z):
 def nbody(rng, px, py, pz, e, masses, out):
     """Decay (px, py, pz, E) into len(masses) particles, filling out[i] = (px, py, pz, E); exact conservation.
 
-    Toy phase space: isotropic rest-frame momenta with exponential magnitudes, shifted to zero total momentum
-    and scaled so the energies add up to the parent mass (Newton iteration), then boosted to the lab.
-    Requires sum(masses) < parent mass.
+    Toy phase space: isotropic rest-frame momenta with exponential magnitudes, shifted to zero total momentum and scaled
+    so the energies add up to the parent mass (Newton iteration), then boosted to the lab. Requires sum(masses) < parent
+    mass.
     """
     n = masses.shape[0]
     m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))

@@ -18,15 +18,13 @@ M_MUON = 0.10566
 M_B_QUARK = 4.8
 M_C_QUARK = 1.5
 
-# Light hadrons produced in fragmentation: (pdgid of the positive/neutral state, charge, mass, share within
-# its class).
+# Light hadrons produced in fragmentation: (pdgid of the positive/neutral state, charge, mass, share within its class).
 CHARGED_HADRONS = np.array(
     [(211, 1, M_PI_CHARGED, 0.80), (321, 1, M_K_CHARGED, 0.13), (2212, 1, M_PROTON, 0.07)]
 )
 NEUTRAL_HADRONS = np.array([(111, 0, M_PI0, 0.72), (130, 0, M_K_LONG, 0.14), (2112, 0, M_NEUTRON, 0.14)])
 
-# Heavy hadrons made from a quark (not antiquark): pdgid, charge, mass, production fraction. Antiquarks
-# negate.
+# Heavy hadrons made from a quark (not antiquark): pdgid, charge, mass, production fraction. Antiquarks negate.
 B_HADRONS = np.array(
     [(-511, 0, 5.27966, 0.40), (-521, -1, 5.27934, 0.40), (-531, 0, 5.36692, 0.10), (5122, 0, 5.61960, 0.10)]
 )
@@ -46,8 +44,8 @@ ORIGIN_SOFT = 3
 class ParticleTable:
     """Final-state particles of many events, flat, with per-event counts; any generator can fill it.
 
-    Momenta in GeV, production vertices in mm; ``origin`` 0 prompt, 1 from b-hadron, 2 from c-hadron,
-    3 underlying event; ``hadron_index`` points into the event's heavy-hadron list (-1 if none).
+    Momenta in GeV, production vertices in mm; ``origin`` 0 prompt, 1 from b-hadron, 2 from c-hadron, 3 underlying
+    event; ``hadron_index`` points into the event's heavy-hadron list (-1 if none).
     """
 
     px: np.ndarray

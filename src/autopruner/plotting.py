@@ -1,7 +1,7 @@
 """The one place plots are set up: the non-interactive backend, the HEP style, and atomic multi-page PDFs.
 
-Every stage that draws imports ``plt`` from here, so the Agg backend is chosen once (jobs run without a display)
-and every figure shares one style.
+Every stage that draws imports ``plt`` from here, so the Agg backend is chosen once (jobs run without a display) and
+every figure shares one style.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """What a result depends on besides its input files: the package source a rule runs and the config it reads.
 
-Snakemake reruns a job when its ``params`` change. Each rule therefore receives, as params, the config subset it
-reads (`config_subset`) and a digest of the package modules its script imports, followed transitively through
-``autopruner`` imports (`source_digest`). Editing a config key or a module reruns exactly the rules that use it,
-and nothing else. The import graph is read from the source with ``ast``, so nothing heavy is imported at parse
-time.
+Snakemake reruns a job when its ``params`` change. Each rule therefore receives, as params, the config subset it reads
+(`config_subset`) and a digest of the package modules its script imports, followed transitively through ``autopruner``
+imports (`source_digest`). Editing a config key or a module reruns exactly the rules that use it, and nothing else. The
+import graph is read from the source with ``ast``, so nothing heavy is imported at parse time.
 """
 
 from __future__ import annotations
@@ -90,8 +89,8 @@ def source_digest(*modules: str, root: Path = PACKAGE_ROOT) -> str:
 def config_subset(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     """The part of ``config`` named by dotted ``keys`` (``"evaluation"``, ``"autopruner.closed_threshold"``).
 
-    The result keeps the nesting, so a function reading ``cfg["autopruner"]["closed_threshold"]`` works on it
-    unchanged; a missing key raises KeyError naming the dotted key.
+    The result keeps the nesting, so a function reading ``cfg["autopruner"]["closed_threshold"]`` works on it unchanged;
+    a missing key raises KeyError naming the dotted key.
     """
     subset: dict[str, Any] = {}
     for key in keys:

@@ -1,7 +1,7 @@
 """Per-rule memory and wall time measured by Snakemake's ``benchmark:`` files, for ``workflow/resources.yaml``.
 
-``python -m autopruner.resources logs/benchmarks`` prints, per rule, the largest max_rss and wall time over its
-jobs and the ``mem_mb``/``runtime`` they suggest (50 % memory headroom, 3x time margin, one-minute floor).
+``python -m autopruner.resources logs/benchmarks`` prints, per rule, the largest max_rss and wall time over its jobs and
+the ``mem_mb``/``runtime`` they suggest (50 % memory headroom, 3x time margin, one-minute floor).
 """
 
 from __future__ import annotations

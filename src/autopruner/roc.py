@@ -1,13 +1,13 @@
 """The weighted ROC and the numbers read off it: AUC, background efficiency and rejection at fixed ε_S.
 
 Conventions (ATLAS flavour-tagging style): a candidate is tagged when its score is above a threshold; the signal
-efficiency ε_S and background efficiency ε_B are the weighted fractions of signal and background candidates
-tagged; the background rejection is 1/ε_B. Between two ROC points the operating point is interpolated linearly in
-(ε_S, ε_B): that straight segment is exactly what a classifier that picks one of the two thresholds at random
-achieves, so it is the achievable, un-optimistic value (a log interpolation would overstate the rejection).
+efficiency ε_S and background efficiency ε_B are the weighted fractions of signal and background candidates tagged; the
+background rejection is 1/ε_B. Between two ROC points the operating point is interpolated linearly in (ε_S, ε_B): that
+straight segment is exactly what a classifier that picks one of the two thresholds at random achieves, so it is the
+achievable, un-optimistic value (a log interpolation would overstate the rejection).
 
-This is the project's one ROC and AUC implementation: the dataset stage (single-feature AUCs), training
-(validation AUC) and evaluation (with bootstrap errors, `autopruner.evaluation.metrics`) all use it.
+This is the project's one ROC and AUC implementation: the dataset stage (single-feature AUCs), training (validation AUC)
+and evaluation (with bootstrap errors, `autopruner.evaluation.metrics`) all use it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class RocCurve:
-    """A weighted ROC: ε_S and ε_B after each distinct threshold, from (0, 0) to (1, 1), both
-    non-decreasing."""
+    """A weighted ROC: ε_S and ε_B after each distinct threshold, from (0, 0) to (1, 1), both non-decreasing."""
 
     eff_signal: np.ndarray
     eff_background: np.ndarray
@@ -90,8 +89,7 @@ def roc_curve(scores, labels, weights=None) -> RocCurve:
 
 
 def auc_from_roc(eff_signal: np.ndarray, eff_background: np.ndarray) -> np.ndarray:
-    """Area under ε_S(ε_B) by the trapezoid rule (exact for a step ROC; ties count one half), along the last
-    axis."""
+    """Area under ε_S(ε_B) by the trapezoid rule (exact for a step ROC; ties count one half), along the last axis."""
     d_eff_b = np.diff(eff_background, axis=-1)
     mean_eff_s = 0.5 * (eff_signal[..., 1:] + eff_signal[..., :-1])
     return np.sum(d_eff_b * mean_eff_s, axis=-1)
@@ -106,9 +104,8 @@ def auc(scores, labels, weights=None) -> float:
 def background_efficiency_at(eff_signal: np.ndarray, eff_background: np.ndarray, targets) -> np.ndarray:
     """ε_B at the signal efficiencies ``targets``, linear between the two ROC points that bracket each target.
 
-    At each target the lower ROC point is the last one below it and the upper point the first one at or above
-    it:
-    for a run of points with the same ε_S (thresholds that only add background) the cheapest one is taken.
+    At each target the lower ROC point is the last one below it and the upper point the first one at or above it: for a
+    run of points with the same ε_S (thresholds that only add background) the cheapest one is taken.
     """
     targets = np.atleast_1d(np.asarray(targets, dtype=np.float64))
     if np.any((targets <= 0.0) | (targets > 1.0)):

@@ -1,8 +1,8 @@
 """The file contracts every stage shares: tree names, event and candidate branch layouts, the 39 feature names.
 
 These names live in the core so that later stages (dataset, training, evaluation, firmware) learn the feature list
-without importing the reconstruction, and the generator backends write exactly the branches the reconstruction
-reads. docs/design.md describes each branch.
+without importing the reconstruction, and the generator backends write exactly the branches the reconstruction reads.
+docs/design.md describes each branch.
 """
 
 from __future__ import annotations

@@ -20,8 +20,7 @@ def spawn_key(process: str, kind: str, shard_index: int) -> tuple[int, int, int]
 
 
 def stream(master_seed: int, process: str, kind: str, shard_index: int) -> np.random.Generator:
-    """Independent PCG64 Generator for one shard, spawned from the master seed (no state shared between
-    shards)."""
+    """Independent PCG64 Generator for one shard, spawned from the master seed (no state shared between shards)."""
     seq = np.random.SeedSequence(int(master_seed), spawn_key=spawn_key(process, kind, shard_index))
     return np.random.Generator(np.random.PCG64(seq))
 

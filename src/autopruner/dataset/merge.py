@@ -1,13 +1,13 @@
 """Merge the per-shard candidate files into one dataset with a hash-based split and p_T-flattening weights.
 
-The split of a candidate depends only on its ``event_id`` (splitmix64 hash -> uniform number in [0, 1)), so it
-is the same on every rerun, for any file order and any sharding. ``train_weight`` reweights the p_T spectra of
-signal and background onto each other, separately in each split: both classes take the shape of the average of
-their normalised spectra in the configured bins and the same total, so the tagger cannot learn p_T. (A flat
-target spectrum was the first choice, but on p_T^-5 spectra it gave the few TeV-scale candidates weights of
-hundreds and the baseline over-trained on them within five epochs; the common shape keeps weights of order
-one.) Candidates in bins where either class of their split is empty, or outside the bins, get weight 0.
-Everything streams file by file (two passes: histograms, then writing) so memory stays flat.
+The split of a candidate depends only on its ``event_id`` (splitmix64 hash -> uniform number in [0, 1)), so it is the
+same on every rerun, for any file order and any sharding. ``train_weight`` reweights the p_T spectra of signal and
+background onto each other, separately in each split: both classes take the shape of the average of their normalised
+spectra in the configured bins and the same total, so the tagger cannot learn p_T. (A flat target spectrum was the first
+choice, but on p_T^-5 spectra it gave the few TeV-scale candidates weights of hundreds and the baseline over-trained on
+them within five epochs; the common shape keeps weights of order one.) Candidates in bins where either class of their
+split is empty, or outside the bins, get weight 0. Everything streams file by file (two passes: histograms, then
+writing) so memory stays flat.
 """
 
 from __future__ import annotations

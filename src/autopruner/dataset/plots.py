@@ -1,8 +1,8 @@
 """Data-quality outputs of the dataset: a page per feature (signal vs background), cut flow, feature AUCs.
 
-Columns are read from ``results/dataset.root`` one at a time, so memory stays at a few columns however large
-the dataset. Histograms are normalised to unit area per class with the generator event weights; values outside
-the plotted range are drawn in the edge bins (defaults such as sv_mass = -1 stay visible).
+Columns are read from ``results/dataset.root`` one at a time, so memory stays at a few columns however large the
+dataset. Histograms are normalised to unit area per class with the generator event weights; values outside the plotted
+range are drawn in the edge bins (defaults such as sv_mass = -1 stay visible).
 """
 
 from __future__ import annotations

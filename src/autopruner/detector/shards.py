@@ -1,7 +1,7 @@
 """One event shard end to end: the generator, the detector on its particles, the event file.
 
-This is what the ``generate`` rule runs. The shard's random stream is spawned from the master seed and the
-shard's identity, so every shard is reproducible on its own and independent of the others.
+This is what the ``generate`` rule runs. The shard's random stream is spawned from the master seed and the shard's
+identity, so every shard is reproducible on its own and independent of the others.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from autopruner.generation.toy import generate_events
 
 
 def shard_config_json(config: dict, process: str, shard: str) -> str:
-    """JSON stored in the file: generation + detector settings, seed, spawn key, code version (sorted
-    keys)."""
+    """JSON stored in the file: generation + detector settings, seed, spawn key, code version (sorted keys)."""
     kind, index = seeding.parse_shard(shard)
     payload = {
         "generation": config["generation"],
@@ -38,8 +37,8 @@ def generate_shard(
 ) -> dict:
     """Generate, simulate and write one shard; returns statistics (events, seconds, events/s, objects/event).
 
-    The shard's stream is spawned from config['seed'] and (process, kind, shard index); generator and detector
-    draw from two children of it, so changing the detector never changes the generated particles.
+    The shard's stream is spawned from config['seed'] and (process, kind, shard index); generator and detector draw from
+    two children of it, so changing the detector never changes the generated particles.
     """
     kind, index = seeding.parse_shard(shard)
     n = int(config["generation"]["events_per_shard"] if n_events is None else n_events)

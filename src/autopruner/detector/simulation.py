@@ -1,11 +1,10 @@
 """ATLAS-like fast detector: tracks (efficiency, pT and impact-parameter resolution) and calorimeter towers.
 
-Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it. Track
-impact parameters come from the exact helix in the solenoid field through the true production vertex, relative
-to the nominal beamline (d0) and to the true primary-vertex z (z0); the quoted d0 error includes the beam-spot
-size, so prompt tracks have unit-width d0 significance. Towers collect the calorimeter deposits of all visible
-particles (charged ones bent to the calorimeter radius) in eta-phi cells and smear the EM and hadronic parts
-separately.
+Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it. Track impact
+parameters come from the exact helix in the solenoid field through the true production vertex, relative to the nominal
+beamline (d0) and to the true primary-vertex z (z0); the quoted d0 error includes the beam-spot size, so prompt tracks
+have unit-width d0 significance. Towers collect the calorimeter deposits of all visible particles (charged ones bent to
+the calorimeter radius) in eta-phi cells and smear the EM and hadronic parts separately.
 """
 
 from __future__ import annotations
@@ -43,8 +42,7 @@ def track_efficiency(pt_gev: np.ndarray, abs_eta: np.ndarray, eff_cfg: dict) -> 
 
 
 def pt_resolution(pt_gev: np.ndarray, abs_eta: np.ndarray, res_cfg: dict) -> np.ndarray:
-    """Relative track pT resolution sigma(pT)/pT = constant (+) per_gev * pT in the |eta| bin of each
-    track."""
+    """Relative track pT resolution sigma(pT)/pT = constant (+) per_gev * pT in the |eta| bin of each track."""
     ibin = np.minimum(
         np.searchsorted(np.asarray(res_cfg["abs_eta_edges"]), abs_eta), len(res_cfg["constant"]) - 1
     )
@@ -56,9 +54,9 @@ def pt_resolution(pt_gev: np.ndarray, abs_eta: np.ndarray, res_cfg: dict) -> np.
 def ip_tail_factor(n_tracks: int, tail_cfg: dict, rng: np.random.Generator) -> np.ndarray:
     """Per-track factor on the IP smearing: ``scale`` for a ``fraction`` of tracks, 1 for the rest.
 
-    Real trackers have non-Gaussian impact-parameter tails (hadronic interactions in the material, wrong hits,
-    multiple scattering tails) that the quoted error does not cover; they, not the Gaussian core, limit the
-    light-jet rejection of IP taggers. The reported ``d0_err``/``z0_err`` stay the core resolution.
+    Real trackers have non-Gaussian impact-parameter tails (hadronic interactions in the material, wrong hits, multiple
+    scattering tails) that the quoted error does not cover; they, not the Gaussian core, limit the light-jet rejection
+    of IP taggers. The reported ``d0_err``/``z0_err`` stay the core resolution.
     """
     return np.where(rng.random(n_tracks) < tail_cfg["fraction"], tail_cfg["scale"], 1.0)
 
@@ -69,13 +67,11 @@ def ip_resolution(pt_gev: np.ndarray, res_cfg: dict) -> np.ndarray:
 
 
 def helix_impact_parameters(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
-    """Transverse (ATLAS sign convention) and longitudinal impact parameters [mm] of helices w.r.t. the z
-    axis.
+    """Transverse (ATLAS sign convention) and longitudinal impact parameters [mm] of helices w.r.t. the z axis.
 
-    d0 = h (R - |c|) with c the helix centre, h the charge sign and R the radius, written in a
-    cancellation-free
-    form; d0 -> -x sin(phi) + y cos(phi) for straight tracks. z0 is the z of the point of closest approach
-    (straight-line extrapolation, exact to O(L^2 / R)).
+    d0 = h (R - |c|) with c the helix centre, h the charge sign and R the radius, written in a cancellation-free form;
+    d0 -> -x sin(phi) + y cos(phi) for straight tracks. z0 is the z of the point of closest approach (straight-line
+    extrapolation, exact to O(L^2 / R)).
     """
     pt = np.hypot(px, py)
     sin_phi, cos_phi = py / pt, px / pt
@@ -94,8 +90,7 @@ def helix_impact_parameters(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
 def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator, pt_eta_phi_=None):
     """Tracks of the charged particles inside the tracker, with efficiency and smearing.
 
-    Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat
-    particle table.
+    Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat particle table.
     `pt_eta_phi_` may pass the particles' precomputed (pt, eta, phi).
     """
     p = particles
@@ -230,8 +225,7 @@ def had_sigma(e, stochastic, constant, noise):
 def tower_kernel(rng, counts, cell, e_em, e_had, n_cells, em_res, had_res, threshold):
     """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
 
-    Returns flat (cell index, E_em, E_had) of the kept towers, ordered by event then cell,
-    and per-event counts.
+    Returns flat (cell index, E_em, E_had) of the kept towers, ordered by event then cell, and per-event counts.
     """
     acc_em = np.zeros(n_cells)
     acc_had = np.zeros(n_cells)
@@ -279,13 +273,11 @@ def tower_kernel(rng, counts, cell, e_em, e_had, n_cells, em_res, had_res, thres
 
 
 def calorimeter_deposits(particles: ParticleTable, det_cfg: dict, pt_eta_phi_=None):
-    """Per particle: calorimeter cell direction (eta, phi at the calorimeter) and EM / hadronic deposits
-    [GeV].
+    """Per particle: calorimeter cell direction (eta, phi at the calorimeter) and EM / hadronic deposits [GeV].
 
-    Neutrinos are invisible, electrons and photons go to the EM part, muons leave a MIP in the hadronic part,
-    hadrons deposit all their energy in the hadronic part; charged particles are bent by the field and
-    those that
-    curl up before the calorimeter radius deposit nothing.
+    Neutrinos are invisible, electrons and photons go to the EM part, muons leave a MIP in the hadronic part, hadrons
+    deposit all their energy in the hadronic part; charged particles are bent by the field and those that curl up before
+    the calorimeter radius deposit nothing.
     """
     p = particles
     pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz) if pt_eta_phi_ is None else pt_eta_phi_

@@ -1,10 +1,10 @@
 """Tagger performance with uncertainties: AUC and background rejection at fixed ε_S from bootstrap replicas.
 
-The ROC itself and its conventions are in `autopruner.roc`. Statistical uncertainties come from the bootstrap: the
-test candidates are resampled with replacement (multinomial counts), the quantity is recomputed on every replica
-and its standard deviation quoted. The counts of replica r depend only on the generator and on the number of
-candidates, so two models scored on the same test candidates with equally seeded generators see the same replicas
-(paired bootstrap: ratios between models get correlated, honest uncertainties).
+The ROC itself and its conventions are in `autopruner.roc`. Statistical uncertainties come from the bootstrap: the test
+candidates are resampled with replacement (multinomial counts), the quantity is recomputed on every replica and its
+standard deviation quoted. The counts of replica r depend only on the generator and on the number of candidates, so two
+models scored on the same test candidates with equally seeded generators see the same replicas (paired bootstrap: ratios
+between models get correlated, honest uncertainties).
 """
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ class BootstrapResult:
         return float(np.std(self.auc_replicas, ddof=1)) if self.auc_replicas.size > 1 else float("nan")
 
     def rejection_std(self) -> np.ndarray:
-        """Bootstrap standard deviation of 1/ε_B on the grid (replicas with no background passing are
-        dropped)."""
+        """Bootstrap standard deviation of 1/ε_B on the grid (replicas with no background passing are dropped)."""
         rej = self.rejection_replicas
         finite = np.where(np.isfinite(rej), rej, np.nan)
         if rej.shape[0] < 2:
@@ -69,8 +68,7 @@ class BootstrapResult:
 
 
 def bootstrap_counts(n_candidates: int, n_replicas: int, rng: np.random.Generator) -> np.ndarray:
-    """Multinomial resampling counts (n_replicas, n_candidates): how often each candidate enters each
-    replica."""
+    """Multinomial resampling counts (n_replicas, n_candidates): how often each candidate enters each replica."""
     p = np.full(n_candidates, 1.0 / n_candidates)
     return rng.multinomial(n_candidates, p, size=n_replicas).astype(np.float64)
 
@@ -83,8 +81,7 @@ def bootstrap_roc(
     n_replicas: int,
     rng: np.random.Generator,
 ) -> BootstrapResult:
-    """AUC and ε_B(ε_S grid) with ``n_replicas`` bootstrap replicas of the candidates (vectorised per
-    block)."""
+    """AUC and ε_B(ε_S grid) with ``n_replicas`` bootstrap replicas of the candidates (vectorised per block)."""
     sample = sort_sample(scores, labels, weights)
     grid = np.atleast_1d(np.asarray(signal_efficiencies, dtype=np.float64))
     cum_s = np.cumsum(sample.w_signal)[sample.group_ends]

@@ -1,9 +1,8 @@
 """ROC comparison plots (AutoPruner paper Figs. 2 and 3) and the per-model summary tables.
 
-Every curve is background rejection 1/ε_B (log axis) against signal efficiency ε_S, with a 68 % bootstrap
-band. Ratio panels divide each model by the baseline replica by replica: all models share the bootstrap
-replicas of the same test candidates (`autopruner.evaluation.scoring.bootstrap_rng`), so the ratio band is the paired
-uncertainty.
+Every curve is background rejection 1/ε_B (log axis) against signal efficiency ε_S, with a 68 % bootstrap band. Ratio
+panels divide each model by the baseline replica by replica: all models share the bootstrap replicas of the same test
+candidates (`autopruner.evaluation.scoring.bootstrap_rng`), so the ratio band is the paired uncertainty.
 """
 
 from __future__ import annotations
@@ -243,11 +242,9 @@ def make_budget_pdf(
 
 
 def make_roc_all(records: Sequence[ModelRecord], cfg: dict[str, Any], out_pdf, out_csv, out_md) -> None:
-    """``results/roc_all.pdf`` (all pruned, all retrained, one page per budget, rejection vs nodes) and
-    summaries.
+    """``results/roc_all.pdf`` (all pruned, all retrained, one page per budget, rejection vs nodes) and summaries.
 
-    Curves use the primary seed's models (records with ``seed=None``); the last page and the tables use every
-    seed.
+    Curves use the primary seed's models (records with ``seed=None``); the last page and the tables use every seed.
     """
     primary = [r for r in records if r.seed is None]
     baseline_rec = next(r for r in primary if r.kind == "baseline")

@@ -63,8 +63,8 @@ def evaluate_model(
     out_metrics_json: str | os.PathLike,
     out_scores_npz: str | os.PathLike,
 ) -> dict:
-    """Evaluate one saved model on the test split; write ``metrics.json`` and ``scores.npz`` (scores, labels,
-    weights)."""
+    """Evaluate one saved model on the test split; write ``metrics.json`` and ``scores.npz``
+    (scores, labels, weights)."""
     model = load_model(model_path)
     X, y, w = load_test_split(dataset_path)
     result, scores = evaluate_keras_model(model, X, y, w, cfg)

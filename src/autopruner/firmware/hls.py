@@ -2,8 +2,8 @@
 
 The firmware consumes the raw features: the model's Normalization is folded into the first Dense
 (`autopruner.training.network`), and hls4ml converts the resulting Dense-only Keras model. Folding moves the feature
-scales into the first layer, so that layer and the input get their own fixed-point types (`first_layer_precision`):
-the default type (``ap_fixed<16,6>``) cannot hold a raw p_T of 2 TeV nor resolve a weight divided by it.
+scales into the first layer, so that layer and the input get their own fixed-point types (`first_layer_precision`): the
+default type (``ap_fixed<16,6>``) cannot hold a raw p_T of 2 TeV nor resolve a weight divided by it.
 """
 
 from __future__ import annotations
@@ -55,15 +55,14 @@ def first_layer_precision(
     bias: np.ndarray,
     default: str,
 ) -> dict[str, dict[str, str]]:
-    """Fixed-point types of the raw input and of the folded first Dense that keep the default type's
-    resolution.
+    """Fixed-point types of the raw input and of the folded first Dense that keep the default type's resolution.
 
     With the default ``ap_fixed<W,I>`` (F = W − I fractional bits) applied to standardized inputs z = (x − μ)/σ:
-    * input: integer bits for max|x|, fractional bits F + ⌈log2(1/σ_min)⌉ so that δx/σ ≤ 2^−F for every
-      feature; rounding and saturation (an outlier clips instead of wrapping around);
-    * weights W/σ: integer bits for max|W/σ|, fractional bits F + ⌈log2 max|x|⌉: a weight rounding δ
-      multiplies the raw x, so δ·max|x| must stay at the default resolution 2^−F (the folded bias −Σ μ/σ·W cancels the
-      large x·W/σ, so the rounding is not diluted). This costs bits: the price of consuming raw features;
+    * input: integer bits for max|x|, fractional bits F + ⌈log2(1/σ_min)⌉ so that δx/σ ≤ 2^−F for every feature;
+      rounding and saturation (an outlier clips instead of wrapping around);
+    * weights W/σ: integer bits for max|W/σ|, fractional bits F + ⌈log2 max|x|⌉: a weight rounding δ multiplies the raw
+      x, so δ·max|x| must stay at the default resolution 2^−F (the folded bias −Σ μ/σ·W cancels the large x·W/σ, so the
+      rounding is not diluted). This costs bits: the price of consuming raw features;
     * bias: integer bits for max|b'|, F fractional bits.
     """
     width, integer = parse_fixed(default)
@@ -101,8 +100,7 @@ def build_hls_config(
     first_layer: dict[str, dict[str, str]] | None,
     precision: str | None = None,
 ) -> dict:
-    """hls4ml config at name granularity: the config's precision, reuse factor, strategy, then per-layer
-    overrides."""
+    """hls4ml config at name granularity: the config's precision, reuse factor, strategy, then per-layer overrides."""
     import hls4ml
 
     precision = precision or hls_cfg["precision"]
@@ -170,8 +168,7 @@ def normalization_stats(model) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_project(model, x_abs_max: np.ndarray, cfg: dict[str, Any], project_dir: str | os.PathLike) -> dict:
-    """Fold, configure and write the hls4ml project of an in-memory tagger; returns step timings in
-    seconds."""
+    """Fold, configure and write the hls4ml project of an in-memory tagger; returns step timings in seconds."""
     hls_cfg = cfg["hls4ml"]
     timings = {}
     t0 = time.perf_counter()
@@ -205,8 +202,7 @@ def make_project(model, x_abs_max: np.ndarray, cfg: dict[str, Any], project_dir:
 
 
 def make_project_from_files(model_path, dataset_path, cfg: dict[str, Any], project_dir) -> dict:
-    """``results/hls/{model}/project/`` from a saved tagger and the dataset (input ranges from the train
-    split)."""
+    """``results/hls/{model}/project/`` from a saved tagger and the dataset (input ranges from the train split)."""
     Path(project_dir).parent.mkdir(parents=True, exist_ok=True)
     return make_project(load_model(model_path), feature_abs_max(dataset_path), cfg, project_dir)
 
@@ -227,8 +223,7 @@ def load_project(project_dir: str | os.PathLike):
 def compile_and_predict(
     folded, hls_config: dict, hls_cfg: dict, X: np.ndarray, workdir: Path, precision: str | None = None
 ) -> tuple[np.ndarray, dict]:
-    """Convert (optionally at another default precision), compile with g++ and run the bit-accurate
-    emulation."""
+    """Convert (optionally at another default precision), compile with g++ and run the bit-accurate emulation."""
     config = copy.deepcopy(hls_config)
     if precision is not None:
         config["Model"]["Precision"]["default"] = precision
@@ -255,8 +250,7 @@ def emulation_subset(n: int, max_candidates: int, rng: np.random.Generator) -> n
 def compare_scores(
     float_scores, fixed_scores, labels, weights, cfg: dict[str, Any], rng_seed_key: int
 ) -> dict:
-    """AUC and rejection at ε_S = 50 % for float and fixed point (paired bootstrap σ), and the score
-    differences."""
+    """AUC and rejection at ε_S = 50 % for float and fixed point (paired bootstrap σ), and the score differences."""
     from autopruner.evaluation.roc_plots import REFERENCE_EFF
 
     replicas = int(cfg["evaluation"]["bootstrap_replicas"])
@@ -325,8 +319,7 @@ def emulate_arrays(folded, hls_config, cfg, X, y, w, workspace: Path, out_pdf=No
 
 
 def write_emulation_pdf(float_scores, fixed_scores, y, w, cfg, scan: list[dict], out_pdf) -> None:
-    """Float vs firmware ROC (Fig. 3 style) and, with a precision scan, AUC and rejection against total
-    bits."""
+    """Float vs firmware ROC (Fig. 3 style) and, with a precision scan, AUC and rejection against total bits."""
     with hep_style():
         curves = [roc_plots.curve_from_scores(s, y, w, cfg) for s in (float_scores, fixed_scores)]
         fig, ax, rax = roc_plots.new_rejection_page(f"firmware emulation, {cfg['hls4ml']['precision']}")

@@ -1,5 +1,4 @@
-"""Firmware trade-off summary: resources and latency against the node budget, beside the rejection at ε_S = 50
-%."""
+"""Firmware trade-off summary: resources and latency against the node budget, beside the rejection at ε_S = 50 %."""
 
 from __future__ import annotations
 
@@ -16,8 +15,7 @@ from autopruner.plotting import hep_style, plt
 
 @dataclass(frozen=True)
 class HlsEntry:
-    """One firmware model: name (``baseline``, ``budget50_reduced``...), its budget (100 for the baseline),
-    files."""
+    """One firmware model: name (``baseline``, ``budget50_reduced``...), its budget (100 for the baseline), files."""
 
     name: str
     kind: str

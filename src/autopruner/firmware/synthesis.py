@@ -1,22 +1,21 @@
 """FPGA resources and latency of a firmware project: vendor C synthesis where available, else an estimate.
 
-Estimate (``"source": "estimate"``), per Dense layer of the folded network, after quantizing the weights to the
-layer's weight type exactly as the firmware does (truncation: w_q = ⌊w·2^F⌋·2^−F):
+Estimate (``"source": "estimate"``), per Dense layer of the folded network, after quantizing the weights to the layer's
+weight type exactly as the firmware does (truncation: w_q = ⌊w·2^F⌋·2^−F):
 
-* products: the non-zero quantized weights between live nodes. A product by a constant whose odd mantissa
-  (|w_q·2^F| with trailing zero bits removed) has more than ``DSP_MANTISSA_BITS`` bits is bound to a DSP;
-  shorter constants become shift-and-add logic in LUTs (HLS does this for cheap constants). A product wider
-  than the DSP48E2's 27x18 multiplier (the raw-feature first layer) is tiled over several slices
-  (`dsp_slices`). With reuse factor R one slice serves R products: DSP = Σ_layers ⌈N_slices/R⌉.
-* LUT = λ_node·nodes + λ_mult·⌈N_products/R⌉, FF = φ_node·nodes + φ_mult·⌈N_products/R⌉ (nodes: non-input
-  live nodes; they carry bias adders, activations, output registers; products carry the multipliers and
-  adder trees). λ and φ solve the two published builds of the hls4ml tutorial model exactly
-  (`CALIBRATION`); the DSP threshold of 7 mantissa bits reproduces their DSP counts within 15 % for
-  tutorial-like weights (tests/test_hls.py).
-* latency: Σ_layers [1 (multiply) + ⌈d/A⌉ + (R − 1)] + activation cycles, d = ⌈log2(n + 1)⌉ the adder-tree
-  depth of the widest output column (n non-zero products plus the bias), A = 4 additions chained per 5 ns
-  clock; ReLU 0 cycles, sigmoid/tanh table 1, softmax 2. Tutorial: 14 cycles dense, 12 at 75 % sparsity,
-  as published. The interval is R (the Latency strategy pipelines the whole network).
+* products: the non-zero quantized weights between live nodes. A product by a constant whose odd mantissa (|w_q·2^F|
+  with trailing zero bits removed) has more than ``DSP_MANTISSA_BITS`` bits is bound to a DSP; shorter constants become
+  shift-and-add logic in LUTs (HLS does this for cheap constants). A product wider than the DSP48E2's 27x18 multiplier
+  (the raw-feature first layer) is tiled over several slices (`dsp_slices`). With reuse factor R one slice serves R
+  products: DSP = Σ_layers ⌈N_slices/R⌉.
+* LUT = λ_node·nodes + λ_mult·⌈N_products/R⌉, FF = φ_node·nodes + φ_mult·⌈N_products/R⌉ (nodes: non-input live nodes;
+  they carry bias adders, activations, output registers; products carry the multipliers and adder trees). λ and φ solve
+  the two published builds of the hls4ml tutorial model exactly (`CALIBRATION`); the DSP threshold of 7 mantissa bits
+  reproduces their DSP counts within 15 % for tutorial-like weights (tests/test_hls.py).
+* latency: Σ_layers [1 (multiply) + ⌈d/A⌉ + (R − 1)] + activation cycles, d = ⌈log2(n + 1)⌉ the adder-tree depth of the
+  widest output column (n non-zero products plus the bias), A = 4 additions chained per 5 ns clock; ReLU 0 cycles,
+  sigmoid/tanh table 1, softmax 2. Tutorial: 14 cycles dense, 12 at 75 % sparsity, as published. The interval is R (the
+  Latency strategy pipelines the whole network).
 * BRAM_18K: one per sigmoid/tanh lookup table (1024 × 18 bits), 8 per softmax (as in the tutorial build).
 """
 
@@ -81,8 +80,7 @@ def quantize_truncate(values: np.ndarray, precision: str) -> np.ndarray:
 
 
 def odd_mantissa_bits(mantissa: np.ndarray) -> np.ndarray:
-    """Bits of |m| once its trailing zero bits are removed (0 for m = 0): the cost of a constant
-    multiplier."""
+    """Bits of |m| once its trailing zero bits are removed (0 for m = 0): the cost of a constant multiplier."""
     m = np.abs(np.asarray(mantissa, dtype=np.int64))
     lowest_set = m & -m
     odd = np.where(m > 0, m // np.where(lowest_set > 0, lowest_set, 1), 0)
@@ -95,8 +93,8 @@ def odd_mantissa_bits(mantissa: np.ndarray) -> np.ndarray:
 def dsp_slices(input_bits: int, constant_bits: np.ndarray) -> np.ndarray:
     """DSP48E2 slices per product of an ``input_bits`` input by constants of ``constant_bits`` (sign included).
 
-    One slice when the operands fit the 27x18 multiplier either way round; wider products are tiled over
-    ⌈a/27⌉·⌈b/18⌉ slices (the cheaper orientation), as for the raw-feature first layer's ~26-bit weights.
+    One slice when the operands fit the 27x18 multiplier either way round; wider products are tiled over ⌈a/27⌉·⌈b/18⌉
+    slices (the cheaper orientation), as for the raw-feature first layer's ~26-bit weights.
     """
     wide, narrow = DSP48_PORTS
     b = np.asarray(constant_bits, dtype=np.int64)
@@ -135,8 +133,8 @@ def estimate(
     part: str,
     input_widths: list[int] | None = None,
 ) -> dict:
-    """Resources and latency of the folded network from its quantized weights (formula in the module
-    docstring). ``input_widths``: bits of each layer's input (default: its weight width)."""
+    """Resources and latency of the folded network from its quantized weights (formula in the module docstring).
+    ``input_widths``: bits of each layer's input (default: its weight width)."""
     live = live_nodes(stages)
     dsp = products_total = latency = bram = 0
     per_layer = []
@@ -293,8 +291,8 @@ def synthesize(project_dir: str | os.PathLike, cfg: dict[str, Any], build_dir: s
 def write_synthesis_report(project_dir: str | os.PathLike, cfg: dict[str, Any], out_json: str | os.PathLike) -> dict:
     """Synthesize (or estimate) one project and write ``synthesis_report.json`` with the wall time it took.
 
-    A vendor tool's build goes to a scratch folder beside the report that is removed afterwards, so the rule
-    leaves nothing undeclared on disk.
+    A vendor tool's build goes to a scratch folder beside the report that is removed afterwards, so the rule leaves
+    nothing undeclared on disk.
     """
     start = time.perf_counter()
     out = Path(out_json)

@@ -1,11 +1,9 @@
 """Decays (numba): b- and c-hadrons fly beta*gamma*c*tau and decay at a displaced vertex; pi0 -> gamma gamma.
 
-A b-hadron decays into about five charged particles plus neutrals, a configurable fraction of the time
-through a
-c-hadron (which flies on and decays at a tertiary vertex), and semileptonically (e or mu plus an invisible
-neutrino) with the configured probability; c-hadrons decay likewise into about 2.5 charged particles.
-Charge is
-conserved and every decay is an exact N-body decay in the parent rest frame.
+A b-hadron decays into about five charged particles plus neutrals, a configurable fraction of the time through a
+c-hadron (which flies on and decays at a tertiary vertex), and semileptonically (e or mu plus an invisible neutrino)
+with the configured probability; c-hadrons decay likewise into about 2.5 charged particles. Charge is conserved and
+every decay is an exact N-body decay in the parent rest frame.
 """
 
 from __future__ import annotations
@@ -189,8 +187,8 @@ def fly(rng, had, i, ctau_mm):
 
 @nb.njit(cache=True)
 def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
-    """Fly and decay every heavy hadron in had[:n_had], appending cascade c-hadrons to `had` and the stable
-    daughters to `out`. Returns (n_had, n_out)."""
+    """Fly and decay every heavy hadron in had[:n_had], appending cascade c-hadrons to `had` and the stable daughters to
+    `out`. Returns (n_had, n_out)."""
     d_m = np.empty(MAX_DAUGHTERS)
     d_pdg = np.empty(MAX_DAUGHTERS, dtype=np.int64)
     d_q = np.empty(MAX_DAUGHTERS)

@@ -1,11 +1,10 @@
-"""Toy hadronization: independent fragmentation of every final parton into pi, K, p, n, K0L, pi0 and heavy
-hadrons.
+"""Toy hadronization: independent fragmentation of every final parton into pi, K, p, n, K0L, pi0 and heavy hadrons.
 
 A b (c) quark first becomes a b- (c-) hadron with energy fraction x drawn from a Kartvelishvili spectrum
-f(x) ~ x^a (1 - x) tuned to the configured mean (<x_B> = 0.71, <x_D> = 0.60); the remaining energy, and every
-light parton, fragments iteratively with the Field-Feynman function and a Gaussian transverse momentum. A
-boost-and-rescale (`conserve_momentum`) then makes the hadrons of each shower sum exactly to the shower's seed
-parton, so the hadron-level jet mass is the one the shower generated and the event conserves four-momentum.
+f(x) ~ x^a (1 - x) tuned to the configured mean (<x_B> = 0.71, <x_D> = 0.60); the remaining energy, and every light
+parton, fragments iteratively with the Field-Feynman function and a Gaussian transverse momentum. A boost-and-rescale
+(`conserve_momentum`) then makes the hadrons of each shower sum exactly to the shower's seed parton, so the hadron-level
+jet mass is the one the shower generated and the event conserves four-momentum.
 """
 
 from __future__ import annotations
@@ -173,8 +172,8 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
 def conserve_momentum(had, n0, n1, tx, ty, tz, te):
     """Boost and rescale hadrons had[n0:n1] so that they sum exactly to the four-vector (tx, ty, tz, te).
 
-    The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target
-    mass (Newton iteration), and boosted with the target's velocity. Needs target mass > sum of hadron masses.
+    The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target mass
+    (Newton iteration), and boosted with the target's velocity. Needs target mass > sum of hadron masses.
     """
     sx = sy = sz = se = 0.0
     for i in range(n0, n1):

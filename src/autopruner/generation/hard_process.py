@@ -1,10 +1,9 @@
 """Hard processes at the LHC (toy): g b -> H b with H -> b bbar, and QCD 2 -> 2 with heavy-flavour splittings.
 
 Each process fills shower seeds (evolved parton records, see `autopruner.generation.shower`) and truth partons
-(px, py, pz, E, pdgid, role). The hard system recoils against one initial-state-radiation gluon; every
-outgoing
-parton's virtuality is drawn from its Sudakov before its four-vector is built, so the event conserves
-four-momentum from the hard partons down to the final partons.
+(px, py, pz, E, pdgid, role). The hard system recoils against one initial-state-radiation gluon; every outgoing parton's
+virtuality is drawn from its Sudakov before its four-vector is built, so the event conserves four-momentum from the hard
+partons down to the final partons.
 """
 
 from __future__ import annotations
@@ -87,8 +86,7 @@ def add_truth(truth, n, px, py, pz, e, pdg, role):
 
 @nb.njit(cache=True)
 def seed_parton(rng, seeds, n, pt, y, phi, pdg, shower_p):
-    """Evolve a hard parton from its maximal virtuality, build its four-vector and append it as a shower
-    seed."""
+    """Evolve a hard parton from its maximal virtuality, build its four-vector and append it as a shower seed."""
     m0 = quark_mass(pdg)
     e_est = math.sqrt(pt * pt + m0 * m0) * math.cosh(y)
     t_start = 0.25 * e_est * e_est * THETA_MAX_HARD * THETA_MAX_HARD
@@ -102,10 +100,9 @@ def seed_parton(rng, seeds, n, pt, y, phi, pdg, shower_p):
 def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_theta, phi, z, shower_p):
     """Decay a massive parent into two partons that are then showered, with exact kinematics.
 
-    The daughters' virtualities are drawn first (angular ordering inside their opening angle, their masses
-    fitting in the parent mass), then the two-body decay is built with the helicity angle `cos_theta`, or,
-    if z > 0, with the angle that gives daughter 1 the energy fraction z. Returns the new seed count and
-    both daughter four-vectors.
+    The daughters' virtualities are drawn first (angular ordering inside their opening angle, their masses fitting in
+    the parent mass), then the two-body decay is built with the helicity angle `cos_theta`, or, if z > 0, with the angle
+    that gives daughter 1 the energy fraction z. Returns the new seed count and both daughter four-vectors.
     """
     p = math.sqrt(px * px + py * py + pz * pz)
     if z > 0.0:
@@ -155,8 +152,7 @@ def isr_kick(rng, pt_hard):
 
 @nb.njit(cache=True)
 def hard_kinematics(rng, hp, m1, m2):
-    """pT, rapidities and azimuths of two recoiling objects plus the ISR gluon, inside the collider's
-    energy."""
+    """pT, rapidities and azimuths of two recoiling objects plus the ISR gluon, inside the collider's energy."""
     while True:
         pt1 = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
         phi1 = 2.0 * math.pi * rng.random() - math.pi

@@ -1,8 +1,8 @@
 """Event generator: orchestrates hard process, shower, hadronization, decays and underlying event for a shard.
 
-`generate_events` returns the generic particle table (`autopruner.particles.ParticleTable`) that the detector
-consumes, plus the truth partons and heavy hadrons. The event loop is one numba kernel; all randomness comes
-from the numpy Generator passed in.
+`generate_events` returns the generic particle table (`autopruner.particles.ParticleTable`) that the detector consumes,
+plus the truth partons and heavy hadrons. The event loop is one numba kernel; all randomness comes from the numpy
+Generator passed in.
 """
 
 from __future__ import annotations
@@ -118,8 +118,7 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
 
 @nb.njit(cache=True)
 def _fits(prim, h0, h1, tx, ty, tz, te):
-    """Whether hadrons prim[h0:h1] can be rescaled to the four-vector t (its mass exceeds theirs by a
-    margin)."""
+    """Whether hadrons prim[h0:h1] can be rescaled to the four-vector t (its mass exceeds theirs by a margin)."""
     if h1 <= h0:
         return False
     m_sum = 0.0
@@ -217,8 +216,7 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, pr
 
 @nb.njit(cache=True)
 def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
-    """Generate n_events; returns flat particle, truth-parton and heavy-hadron arrays with per-event
-    counts."""
+    """Generate n_events; returns flat particle, truth-parton and heavy-hadron arrays with per-event counts."""
     seeds = np.empty((16, N_COLS))
     truth = np.empty((16, N_TRUTH_COLS))
     fin = np.empty((8 * (int(sp.max_emissions) + 1) + 16, N_FINAL_COLS))

@@ -1,11 +1,10 @@
-"""b-tagging inputs per track jet: lifetime-signed impact parameters, IP2D/IP3D likelihood ratios, SV1-like
-vertex.
+"""b-tagging inputs per track jet: lifetime-signed impact parameters, IP2D/IP3D likelihood ratios, SV1-like vertex.
 
-Conventions (docs/design.md): a track's d0 follows the ATLAS perigee convention w.r.t. the nominal beamline,
-i.e. its point of closest approach (PCA) is d0 * (-sin(phi), cos(phi)); z0 is the absolute z of the PCA along
-the beam. The *lifetime sign* of d0 is positive when the PCA lies downstream along the track-jet axis, sign =
-sign(d0 * sin(phi_jet - phi_track)); for z0 (taken w.r.t. the primary vertex) it is sign(z0 * (eta_jet -
-eta_track)). Tracks from a b-hadron decay therefore populate the positive tails.
+Conventions (docs/design.md): a track's d0 follows the ATLAS perigee convention w.r.t. the nominal beamline, i.e. its
+point of closest approach (PCA) is d0 * (-sin(phi), cos(phi)); z0 is the absolute z of the PCA along the beam. The
+*lifetime sign* of d0 is positive when the PCA lies downstream along the track-jet axis,
+sign = sign(d0 * sin(phi_jet - phi_track)); for z0 (taken w.r.t. the primary vertex) it is
+sign(z0 * (eta_jet - eta_track)). Tracks from a b-hadron decay therefore populate the positive tails.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from autopruner.reconstruction.vertexing import VertexFitSettings, fit_secondary
 
 #: sd0_1..3 of a jet with fewer than three tracks: the low edge of the template range (least b-like).
 SD0_MISSING = -30.0
-#: SV1-style defaults of jets without an accepted secondary vertex (ATLAS uses -1 flags). Accepted vertices
-#: have mass > 0, energy fraction in (0, 1] and L_xy significance > VertexFitSettings.min_lxy_sig (3).
+#: SV1-style defaults of jets without an accepted secondary vertex (ATLAS uses -1 flags). Accepted vertices have
+#: mass > 0, energy fraction in (0, 1] and L_xy significance > VertexFitSettings.min_lxy_sig (3).
 SV_MASS_DEFAULT_GEV = -1.0
 SV_EFRAC_DEFAULT = -1.0
 SV_LXY_SIG_DEFAULT = -1.0
@@ -72,8 +71,8 @@ def signed_z0_significance(tracks: ak.Array, jets: ak.Array, pv_z_mm: np.ndarray
 
 
 def estimate_pv_z_batch(track_z0: ak.Array, track_pt: ak.Array, window_mm: float = 0.5) -> np.ndarray:
-    """Primary-vertex z per event [n_events] from its tracks' z0 [mm]: pT^2-weighted median, then the
-    pT^2-weighted mean of the tracks within ``window_mm`` of it (robust to displaced tracks); 0 if none."""
+    """Primary-vertex z per event [n_events] from its tracks' z0 [mm]: pT^2-weighted median, then the pT^2-weighted mean
+    of the tracks within ``window_mm`` of it (robust to displaced tracks); 0 if none."""
     counts = ak.to_numpy(ak.num(track_z0, axis=1)).astype(np.int64)
     n_events = counts.size
     z = _flat(track_z0)

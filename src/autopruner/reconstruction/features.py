@@ -1,7 +1,7 @@
 """From event files to the 39 candidate features: jets, ghost association, truth labels, b-tagging inputs.
 
-One candidate per event: the leading trimmed large-R jet passing the config cuts, with its two leading
-ghost-associated VR track jets. A shard is processed in chunks of CHUNK_EVENTS events so memory stays flat.
+One candidate per event: the leading trimmed large-R jet passing the config cuts, with its two leading ghost-associated
+VR track jets. A shard is processed in chunks of CHUNK_EVENTS events so memory stays flat.
 """
 
 from __future__ import annotations

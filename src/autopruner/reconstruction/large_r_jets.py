@@ -1,12 +1,11 @@
-"""Large-R jets: anti-kT R = 1.0 on calorimeter towers with fastjet (many events per call), ghost association,
-trimming, and the choice of the leading trimmed jet.
+"""Large-R jets: anti-kT R = 1.0 on calorimeter towers with fastjet (many events per call), ghost association, trimming,
+and the choice of the leading trimmed jet.
 
-
-Ghost association: every object to associate (tracks, truth hadrons, VR track jets) enters the clustering with
-its four-momentum scaled by ``GHOST_SCALE``; the jet that ends up holding a ghost owns the object, while the
-jet momenta stay those of the towers (checked in tests/test_large_r_jets.py). Trimming (ATLAS): recluster each
-jet's towers into k_T subjets of radius ``trim_radius`` and keep the subjets with pT >= ``trim_fcut`` *
-pT(untrimmed jet); the trimmed jet is the sum of the kept subjets."""
+Ghost association: every object to associate (tracks, truth hadrons, VR track jets) enters the clustering with its
+four-momentum scaled by ``GHOST_SCALE``; the jet that ends up holding a ghost owns the object, while the jet momenta
+stay those of the towers (checked in tests/test_large_r_jets.py). Trimming (ATLAS): recluster each jet's towers into k_T
+subjets of radius ``trim_radius`` and keep the subjets with pT >= ``trim_fcut`` * pT(untrimmed jet); the trimmed jet is
+the sum of the kept subjets."""
 
 from __future__ import annotations
 
@@ -116,8 +115,8 @@ def cluster_antikt_with_ghosts(
 ) -> ClusteredJets:
     """Anti-kT clustering of ``real`` inputs plus ``ghosts`` (momenta already multiplied by GHOST_SCALE).
 
-    Returns the inclusive jets with fastjet pT > ``min_pt_gev`` and, per jet, which real inputs and which
-    ghosts it holds. One fastjet call clusters every event of the batch.
+    Returns the inclusive jets with fastjet pT > ``min_pt_gev`` and, per jet, which real inputs and which ghosts it
+    holds. One fastjet call clusters every event of the batch.
     """
     names = list(ghosts)
     merged, part_of, index_of = concatenate_per_event([real, *(ghosts[n] for n in names)])
@@ -150,8 +149,8 @@ def cluster_antikt_with_ghosts(
 
 @dataclass(frozen=True)
 class TrimmedJets:
-    """Trimmed jets (one per input jet): four-momenta, kept constituents (global real-input indices, per-jet
-    offsets), and the subjets with the keep decision."""
+    """Trimmed jets (one per input jet): four-momenta, kept constituents (global real-input indices, per-jet offsets),
+    and the subjets with the keep decision."""
 
     px: np.ndarray
     py: np.ndarray

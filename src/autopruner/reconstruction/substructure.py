@@ -3,8 +3,8 @@
 Each jet's (trimmed) constituents are one row of a k_T ClusterSequence, so one call serves a whole batch:
 - N-subjettiness tau_N with winner-take-all k_T axes, normalized measure, beta = 1, R0 = 1.0: tau21, tau32;
 - energy-correlation ratios C2 = ECF3 ECF1 / ECF2^2 and D2 = ECF3 ECF1^3 / ECF2^3 (beta = 1, pT-R measure);
-- k_T splitting scales sqrt(d_12), sqrt(d_23) as ATLAS computes them (k_T with R = 1.5, scaled back by 1.5 so
-  that d_ij = min(pT_i, pT_j)^2 dR_ij^2), and ZCut_12 = d_12 / (d_12 + m^2).
+- k_T splitting scales sqrt(d_12), sqrt(d_23) as ATLAS computes them (k_T with R = 1.5, scaled back by 1.5 so that
+  d_ij = min(pT_i, pT_j)^2 dR_ij^2), and ZCut_12 = d_12 / (d_12 + m^2).
 These bindings were checked against the fjcontrib C++ classes (Nsubjettiness, EnergyCorrelatorC2/D2,
 ClusterSequence::exclusive_dmerge) on random jets.
 """

@@ -1,18 +1,18 @@
 """Secondary-vertex fit per track jet (an SV1-like tagger input): iterative chi2 fit of displaced tracks.
 
-Tracks are straight lines near the beamline, given by their perigee parameters w.r.t. the nominal beamline
-(x = y = 0): the point of closest approach is P = (-d0 sin(phi), d0 cos(phi), z0) (ATLAS perigee convention)
-and the direction per unit transverse length is (cos(phi), sin(phi), sinh(eta)). For a vertex v = (x, y, z)
-the measured (d0, z0) are then *linear* in v:
+Tracks are straight lines near the beamline, given by their perigee parameters w.r.t. the nominal beamline (x = y = 0):
+the point of closest approach is P = (-d0 sin(phi), d0 cos(phi), z0) (ATLAS perigee convention) and the direction per
+unit transverse length is (cos(phi), sin(phi), sinh(eta)). For a vertex v = (x, y, z) the measured (d0, z0) are then
+*linear* in v:
 
     d0 = -x sin(phi) + y cos(phi)
     z0 = -(x cos(phi) + y sin(phi)) sinh(eta) + z
 
-so each iteration is an exact weighted least-squares solve (weights 1/sigma(d0)^2, 1/sigma(z0)^2) with a 3x3
-normal matrix whose inverse is the vertex covariance. Per jet: select displaced tracks, fit, drop the track
-whose removal lowers the chi2 most while chi2/ndf is too large, stop below ``min_tracks``. A vertex is kept
-only if it lies downstream along the jet and is significantly displaced from the beamline (this is what keeps
-prompt-only jets vertex-free). Everything runs in one numba loop over all jets of a batch.
+so each iteration is an exact weighted least-squares solve (weights 1/sigma(d0)^2, 1/sigma(z0)^2) with a 3x3 normal
+matrix whose inverse is the vertex covariance. Per jet: select displaced tracks, fit, drop the track whose removal
+lowers the chi2 most while chi2/ndf is too large, stop below ``min_tracks``. A vertex is kept only if it lies downstream
+along the jet and is significantly displaced from the beamline (this is what keeps prompt-only jets vertex-free).
+Everything runs in one numba loop over all jets of a batch.
 """
 
 from __future__ import annotations

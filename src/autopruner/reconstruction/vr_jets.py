@@ -1,11 +1,11 @@
 """Variable-radius (VR) anti-kT-like jet clustering in numba, batched over events.
 
-The algorithm is fjcontrib's ``VariableRPlugin(rho, min_r, max_r, VariableRPlugin::AKTLIKE)``
-(arXiv:0903.0392): ``d_ij = min(pT_i^-2, pT_j^-2) dR_ij^2`` and ``d_iB = pT_i^-2 R_eff(pT_i)^2`` with ``R_eff
-= rho / pT`` clipped to ``[min_r, max_r]``, E-scheme recombination, distances in (rapidity, phi). fastjet's
-Python package does not bind the plugin, so this module ports its nearest-neighbour clustering (fastjet's
-``NNFJN2Plain`` helper, including its table bookkeeping, so that the merge order -- hence every floating-point
-sum -- is the plugin's). The result is checked against the compiled C++ plugin in ``tests/test_vr_jets.py``.
+The algorithm is fjcontrib's ``VariableRPlugin(rho, min_r, max_r, VariableRPlugin::AKTLIKE)`` (arXiv:0903.0392):
+``d_ij = min(pT_i^-2, pT_j^-2) dR_ij^2`` and ``d_iB = pT_i^-2 R_eff(pT_i)^2`` with ``R_eff = rho / pT`` clipped to
+``[min_r, max_r]``, E-scheme recombination, distances in (rapidity, phi). fastjet's Python package does not bind the
+plugin, so this module ports its nearest-neighbour clustering (fastjet's ``NNFJN2Plain`` helper, including its table
+bookkeeping, so that the merge order -- hence every floating-point sum -- is the plugin's). The result is checked
+against the compiled C++ plugin in ``tests/test_vr_jets.py``.
 
 Input and output are flat arrays with per-event offsets so that one call clusters a whole chunk of events."""
 
@@ -25,8 +25,8 @@ _MAX_RAP = 1e5  # fastjet's MaxRap: rapidity given to particles along the beam
 class VRJets:
     """Inclusive VR jets of a batch of events, jets ordered by decreasing pT within each event.
 
-    ``jet_offsets[e]:jet_offsets[e+1]`` are the jets of event ``e``; ``particle_jet[i]`` is the event-local
-    index (into that event's pT-ordered jets) of the jet holding input particle ``i``.
+    ``jet_offsets[e]:jet_offsets[e+1]`` are the jets of event ``e``; ``particle_jet[i]`` is the event-local index (into
+    that event's pT-ordered jets) of the jet holding input particle ``i``.
     """
 
     px: np.ndarray

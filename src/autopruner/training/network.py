@@ -1,12 +1,12 @@
 """A tagger as a plain chain of dense layers: standardization and node gates folded into the weights.
 
-Every tagger is Input → Normalization → (Dense, ReLU, optional per-node gate)* → Dense(1, sigmoid). For counting
-the structure that survives pruning and for firmware (hls4ml has no Normalization layer), the chain is rewritten
-as Dense layers only, without changing what it computes:
+Every tagger is Input → Normalization → (Dense, ReLU, optional per-node gate)* → Dense(1, sigmoid). For counting the
+structure that survives pruning and for firmware (hls4ml has no Normalization layer), the chain is rewritten as Dense
+layers only, without changing what it computes:
 
 * Normalization, z = (x − μ)/σ, folds into the first Dense: W' = W/σ (row-wise), b' = b − (μ/σ)·W.
-* A gate g ≥ 0 that multiplies node outputs folds into the columns of the Dense before it: g·relu(Wx + b) =
-  relu(gWx + gb). A gate is recognised without knowing its class: it must map ones to g and twos to 2g.
+* A gate g ≥ 0 that multiplies node outputs folds into the columns of the Dense before it:
+  g·relu(Wx + b) = relu(gWx + gb). A gate is recognised without knowing its class: it must map ones to g and twos to 2g.
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ def _probe_gate(layer, n_nodes: int) -> np.ndarray:
 
 
 def fold_model(model, closed_threshold: float = 0.0) -> list[DenseStage]:
-    """The model's dense chain with Normalization and gates folded in; gates ≤ ``closed_threshold`` become
-    0."""
+    """The model's dense chain with Normalization and gates folded in; gates ≤ ``closed_threshold`` become 0."""
     stages: list[DenseStage] = []
     affine: tuple[np.ndarray, np.ndarray] | None = None
     for layer in model.layers:
@@ -121,8 +120,7 @@ def apply_chain(stages: list[DenseStage], x: np.ndarray) -> np.ndarray:
 
 
 def to_keras(stages: list[DenseStage], input_name: str = "features"):
-    """A Keras model with Dense layers only (named dense_0, dense_1...) computing the chain: what hls4ml
-    converts."""
+    """A Keras model with Dense layers only (named dense_0, dense_1...) computing the chain: what hls4ml converts."""
     import keras
 
     inputs = keras.Input((stages[0].kernel.shape[0],), name=input_name)
@@ -137,8 +135,8 @@ def to_keras(stages: list[DenseStage], input_name: str = "features"):
 def live_nodes(stages: list[DenseStage]) -> list[np.ndarray]:
     """Boolean masks of the nodes that still matter: [inputs, layer 1, ..., output].
 
-    A node is live when it can be non-zero (a non-zero weight from a live node, or a bias that survives the
-    activation) and reaches the output (a non-zero weight to a live node). Output nodes are always live.
+    A node is live when it can be non-zero (a non-zero weight from a live node, or a bias that survives the activation)
+    and reaches the output (a non-zero weight to a live node). Output nodes are always live.
     """
     n_layers = len(stages)
     forward = [np.ones(stages[0].kernel.shape[0], dtype=bool)]
@@ -156,8 +154,7 @@ def live_nodes(stages: list[DenseStage]) -> list[np.ndarray]:
 
 
 def nonzero_products(stages: list[DenseStage]) -> list[np.ndarray]:
-    """Per layer, the boolean (n_in, n_out) map of multiplications that remain: non-zero weight between live
-    nodes."""
+    """Per layer, the boolean (n_in, n_out) map of multiplications that remain: non-zero weight between live nodes."""
     live = live_nodes(stages)
     return [(stage.kernel != 0.0) & live[k][:, None] & live[k + 1][None, :] for k, stage in enumerate(stages)]
 
@@ -165,9 +162,9 @@ def nonzero_products(stages: list[DenseStage]) -> list[np.ndarray]:
 def model_size(stages) -> dict:
     """Size of the structure that survives pruning: live nodes per layer, weights, multiplications.
 
-    ``stages`` is a folded dense chain (`fold_model`); the standardization is folded
-    into the first layer and costs nothing. Multiplications are the non-zero weights between live nodes;
-    weights adds the biases of the live nodes. The ``*_full`` entries count the same network before pruning.
+    ``stages`` is a folded dense chain (`fold_model`); the standardization is folded into the first layer and costs
+    nothing. Multiplications are the non-zero weights between live nodes; weights adds the biases of the live nodes. The
+    ``*_full`` entries count the same network before pruning.
     """
     live = live_nodes(stages)
     products = nonzero_products(stages)

@@ -1,30 +1,29 @@
 """The AutoPruner: per-node sigmoid gates trained with a budget loss until exactly k nodes of a group stay on.
 
-A gate layer multiplies each node by sigma(w_i). The pruner loss on a *budget group* of N gates (one or
-several layers) is ``budget_weight * ((sum sigma - k) / N)**2 + binary_weight * mean sigma (1 - sigma)``:
-the first term sets how many nodes survive, the second pushes every gate to 0 or 1.
+A gate layer multiplies each node by sigma(w_i). The pruner loss on a *budget group* of N gates (one or several layers)
+is ``budget_weight * ((sum sigma - k) / N)**2 + binary_weight * mean sigma (1 - sigma)``: the first term sets how many
+nodes survive, the second pushes every gate to 0 or 1.
 
-Schedule: a warm-up without pruner, a linear ramp of the pruner strength to 1, then *geometric growth*: from
-the first epoch in which every group's gate sum is within ``budget_tolerance`` gates of k (at the end of the
-ramp at the latest) the whole pruner loss is multiplied by ``pruner_growth`` per epoch, up to
-``pruner_scale_max``. Why the whole loss and not the binarisation weight alone: once the budget is met the
-gates sit near sigma = k/N and the binarisation term pulls them all the same way, so a larger binary weight
-alone only drags the gate sum off k (the count slack is ~ binary_weight * N / (2 budget_weight) gates) and
-freezes a wrong count. Growing both terms together keeps that slack fixed (~0.1 gate with the default
-weights) while the pruner gradient on the gate logits grows until it dominates the classifier's noisy
-gradient; the binarisation instability then separates the gates into k open and N-k closed, ranked by what
-the classifier has learned up to then. So the loss, not the anneal, takes the 0/1 decision.
+Schedule: a warm-up without pruner, a linear ramp of the pruner strength to 1, then *geometric growth*: from the first
+epoch in which every group's gate sum is within ``budget_tolerance`` gates of k (at the end of the ramp at the latest)
+the whole pruner loss is multiplied by ``pruner_growth`` per epoch, up to ``pruner_scale_max``. Why the whole loss and
+not the binarisation weight alone: once the budget is met the gates sit near sigma = k/N and the binarisation term pulls
+them all the same way, so a larger binary weight alone only drags the gate sum off k (the count slack is
+~ binary_weight * N / (2 budget_weight) gates) and freezes a wrong count. Growing both terms together keeps that slack
+fixed (~0.1 gate with the default weights) while the pruner gradient on the gate logits grows until it dominates the
+classifier's noisy gradient; the binarisation instability then separates the gates into k open and N-k closed, ranked by
+what the classifier has learned up to then. So the loss, not the anneal, takes the 0/1 decision.
 
-The final *anneal* is only a short clean-up: it takes the top-k gates of each group as the kept set and
-moves the logits of every gate linearly (in epochs) to beyond the open/closed thresholds while the
-classifier keeps training, so the run always ends with exactly k gates open. How much it had left to
-decide is recorded as ``undecided_gates_at_anneal`` (gates between the thresholds when it starts; in
-history.json and mask.json). The kept set is then checked against the thresholds (`PruningError` otherwise).
+The final *anneal* is only a short clean-up: it takes the top-k gates of each group as the kept set and moves the logits
+of every gate linearly (in epochs) to beyond the open/closed thresholds while the classifier keeps training, so the run
+always ends with exactly k gates open. How much it had left to decide is recorded as ``undecided_gates_at_anneal``
+(gates between the thresholds when it starts; in history.json and mask.json). The kept set is then checked against the
+thresholds (`PruningError` otherwise).
 
-Training uses `AutoPrunerTrainer`, a `keras.Model` wrapping the (plain, serializable) gated network: it adds
-the pruner loss in ``compute_loss`` and trains the gate logits with their own Adam optimizer (a larger
-learning rate: the logits must travel ~10 units within a few epochs, the network weights must not). Only the
-wrapped network is saved; the gate layer is registered for ``keras.models.load_model``.
+Training uses `AutoPrunerTrainer`, a `keras.Model` wrapping the (plain, serializable) gated network: it adds the pruner
+loss in ``compute_loss`` and trains the gate logits with their own Adam optimizer (a larger learning rate: the logits
+must travel ~10 units within a few epochs, the network weights must not). Only the wrapped network is saved; the gate
+layer is registered for ``keras.models.load_model``.
 """
 
 from __future__ import annotations
@@ -189,8 +188,8 @@ def _gate_layers(network: keras.Model) -> dict[str, AutoPrunerGate]:
 class AutoPrunerTrainer(keras.Model):
     """Trains a gated network with L_total = L_classifier + L_pruner; the network itself stays a plain model.
 
-    The schedule variables (pruner strength = ramp factor, pruner scale = geometric growth) are set per
-    epoch by `PrunerCallback`.
+    The schedule variables (pruner strength = ramp factor, pruner scale = geometric growth) are set per epoch by
+    `PrunerCallback`.
     """
 
     def __init__(
@@ -376,11 +375,11 @@ def gate_values(network: keras.Model) -> dict[str, np.ndarray]:
 class PrunerCallback(keras.callbacks.Callback):
     """Runs the schedule (warm-up, ramp, growth, anneal), logs gates per epoch, stops after the anneal.
 
-    The pruner-loss scale grows geometrically from the budget being met (see the module docstring). The
-    anneal starts when only ``anneal_epochs`` remain, or earlier if after the ramp every group is already
-    binary with k gates open. At its start the kept set (top-k per group) is frozen, the pruner loss and the
-    gate optimizer are switched off, and at each anneal epoch the logits move a further 1/anneal_epochs of
-    the way to +-margin (kept / rejected) while the classifier keeps training.
+    The pruner-loss scale grows geometrically from the budget being met (see the module docstring). The anneal starts
+    when only ``anneal_epochs`` remain, or earlier if after the ramp every group is already binary with k gates open. At
+    its start the kept set (top-k per group) is frozen, the pruner loss and the gate optimizer are switched off, and at
+    each anneal epoch the logits move a further 1/anneal_epochs of the way to +-margin (kept / rejected) while the
+    classifier keeps training.
     """
 
     def __init__(self, groups: Sequence[BudgetGroup], settings: PrunerSettings) -> None:
@@ -439,8 +438,8 @@ class PrunerCallback(keras.callbacks.Callback):
     def _grow_pruner_scale(self, epoch: int, values: Mapping[str, np.ndarray]) -> None:
         """Multiply the pruner-loss scale by ``pruner_growth`` (up to the cap) from the budget being met on.
 
-        Growth starts at the first epoch that ends with every group's gate sum within ``budget_tolerance`` of
-        k, or at the end of the ramp at the latest, and then continues every epoch.
+        Growth starts at the first epoch that ends with every group's gate sum within ``budget_tolerance`` of k, or at
+        the end of the ramp at the latest, and then continues every epoch.
         """
         if self.growth_start is None:
             ramp_done = epoch + 1 >= self.settings.warmup_epochs + self.settings.ramp_epochs

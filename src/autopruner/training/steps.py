@@ -1,7 +1,7 @@
 """Training stage: baseline, AutoPruner per budget, reduction to a plain network, retraining, feature ranking.
 
-The training functions take arrays (`TrainingData`) and return models and JSON-ready histories; the ``run_*``
-wrappers at the end read the dataset / model files and write the artifacts of docs/design.md.
+The training functions take arrays (`TrainingData`) and return models and JSON-ready histories; the ``run_*`` wrappers
+at the end read the dataset / model files and write the artifacts of docs/design.md.
 """
 
 from __future__ import annotations
@@ -184,8 +184,8 @@ def train_gated(
 ) -> tuple[keras.Model, MaskResult, dict[str, Any]]:
     """Train with AutoPruner gates on the hidden layers (budget in %) and/or the input (features kept).
 
-    Returns the network with hard masks applied (rejected nodes exactly zero), the decided mask and the
-    per-epoch log. Raises PruningError if the gates did not end binary with exactly k open per group.
+    Returns the network with hard masks applied (rejected nodes exactly zero), the decided mask and the per-epoch log.
+    Raises PruningError if the gates did not end binary with exactly k open per group.
     """
     if hidden_budget_percent is None and input_features_kept is None:
         raise ValueError("give a hidden budget, an input budget or both")
@@ -271,8 +271,8 @@ def _effective_gates(model: keras.Model, name: str) -> np.ndarray | None:
 def reduce_model(pruned_model: keras.Model, mask: MaskResult | Mapping[str, Any]) -> keras.Model:
     """Plain Dense network of the kept nodes; each gate value is folded into the next layer's kernel rows.
 
-    Keeps the Normalization and every input feature (a pruned input becomes zeroed kernel rows). The output
-    equals the hard-masked gated model up to float rounding.
+    Keeps the Normalization and every input feature (a pruned input becomes zeroed kernel rows). The output equals the
+    hard-masked gated model up to float rounding.
     """
     layers = _mask_layers(mask)
     n_hidden = len(hidden_sizes_of(pruned_model))
@@ -324,8 +324,8 @@ def feature_ranking(
 ) -> dict[str, Any]:
     """Input-gate pruning to each feature budget (hidden layers unpruned): kept sets, gates, validation AUC.
 
-    Features are ranked by how many budgets keep them, then by their mean gate value at the anneal start
-    (when the learned preference is still graded rather than forced to 0/1).
+    Features are ranked by how many budgets keep them, then by their mean gate value at the anneal start (when the
+    learned preference is still graded rather than forced to 0/1).
     """
     if len(feature_names) != data.n_features:
         raise ValueError(f"{len(feature_names)} feature names for {data.n_features} features")

@@ -1,7 +1,7 @@
 """The H->bb tagger network: raw features -> Normalization -> Dense ReLU layers -> sigmoid, optionally gated.
 
-Layer names are part of the interface (mask.json and `reduce_model` refer to them): ``normalization``,
-``input_gate``, ``hidden_{i}`` / ``gate_{i}`` (i = 1..L) and ``output``.
+Layer names are part of the interface (mask.json and `reduce_model` refer to them): ``normalization``, ``input_gate``,
+``hidden_{i}`` / ``gate_{i}`` (i = 1..L) and ``output``.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def hidden_sizes_of(model: keras.Model) -> list[int]:
 def load_model(path: str | Path) -> keras.Model:
     """A saved tagger (baseline, pruned with gates, reduced or retrained); CorruptInputError names a bad file.
 
-    This is the project's one model loader: the gate layer is passed as a custom object, so every stage can
-    read every model file.
+    This is the project's one model loader: the gate layer is passed as a custom object, so every stage can read every
+    model file.
     """
     path = require_file(path)
     try:
