@@ -6,7 +6,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 CONFIG ?= config/config.yaml
 
-.PHONY: run test unit lint bench dag report resources clean
+.PHONY: run test unit lint bench validate dag report resources clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(VENV)/.installed-test
 ## bench: throughput and memory benchmarks; numbers land in benchmarks/results/
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py
+
+## validate: the toy generator against Pythia 8 (results/validation/toy_vs_pythia.{json,pdf})
+validate: $(VENV)/.installed-test
+	$(BIN)/snakemake results/validation/toy_vs_pythia.pdf --cores $(CORES) --configfile $(CONFIG)
 
 ## dag: the rule graph rendered for the README (needs graphviz's dot)
 dag: $(VENV)/.installed-test

@@ -18,6 +18,7 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/hls.smk"
+include: "workflow/rules/validation.smk"
 
 
 rule all:

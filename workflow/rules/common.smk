@@ -140,6 +140,43 @@ def firmware_dir(variant, kind):
     return f"results/hls/{variant}/{kind}"
 
 
+# --- validation (validation.smk) -----------------------------------------------------------------------------
+
+
+def validation_dir(generator):
+    """Events, features, dataset and taggers of one generator's validation sample."""
+    return f"results/validation/{generator}"
+
+
+def validation_event_file(generator, process, shard):
+    """One shard of a generator's validation sample."""
+    return f"data/validation/{generator}/{process}/{shard}.root"
+
+
+def validation_shards():
+    """Shards per process of a validation sample (validation.events_per_process in shards of events_per_shard)."""
+    section = config["validation"]
+    n = -(-int(section["events_per_process"]) // int(section["events_per_shard"]))
+    return [f"shard{i:03d}" for i in range(n)]
+
+
+def validation_feature_files(generator, suffix=".root"):
+    return [f"{validation_dir(generator)}/features/{p}/{s}{suffix}" for p in PROCESSES for s in validation_shards()]
+
+
+def validation_metrics(trained, tested):
+    """Evaluation of the tagger trained on one generator's sample on another's test split (primary seed)."""
+    return f"{validation_dir(trained)}/seed{primary_seed()}/on_{tested}.metrics.json"
+
+
+def validation_generation_config(generator):
+    """The generation config of a validation shard: the configured one, with this generator as the backend."""
+    section = cfg("seed", "generation", "detector")
+    section["generation"]["backend"] = generator
+    section["generation"]["events_per_shard"] = int(config["validation"]["events_per_shard"])
+    return section
+
+
 def final_targets():
     """What `snakemake` builds with no target: the ROC comparison, the firmware summary and the data plots."""
     return [

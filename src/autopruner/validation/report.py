@@ -1,0 +1,195 @@
+"""The toy-vs-Pythia validation report: feature distances, heavy-flavour content, candidates per event, and the
+transfer test of the tagger, written as ``toy_vs_pythia.json`` and ``toy_vs_pythia.pdf``.
+
+Both generators' events went through the same detector, the same reconstruction and the same IP templates, so
+every difference here is a difference of the generators.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autopruner.dataset.merge import open_candidates_tree
+from autopruner.dataset.plots import axis_label, sum_cutflows
+from autopruner.io_utils import CorruptInputError, require_file, write_json
+from autopruner.plotting import hep_style, open_pdf, plt
+from autopruner.schema import FEATURE_NAMES, FLAVOUR_B, FLAVOUR_C
+from autopruner.validation.distances import common_binning, compare_feature
+
+GENERATORS = ("toy", "pythia8")
+GENERATOR_LABELS = {"toy": "toy generator", "pythia8": "Pythia 8"}
+PROCESS_OF_LABEL = {1: "hbb", 0: "qcd"}
+PROCESS_LABELS = {"hbb": r"$H\to b\bar{b}$", "qcd": "QCD multijet"}
+#: the issue's pass mark for a feature: noise-subtracted JS distance below this in both processes
+JS_EXCESS_TARGET = 0.1
+#: spawn key of the floor's random splits (independent of every other stream)
+FLOOR_STREAM = 11
+COLUMNS = (*FEATURE_NAMES, "label", "weight", "tj1_flavour")
+
+
+def read_candidates(dataset_path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every candidate of a dataset file (all splits): the features, label, generator weight, tj1 flavour."""
+    path = require_file(dataset_path)
+    tree = open_candidates_tree(path)
+    try:
+        return {name: np.asarray(tree[name].array(library="np")) for name in COLUMNS}
+    except Exception as exc:
+        raise CorruptInputError(f"cannot read candidates of {path}: {exc}") from exc
+
+
+def by_process(candidates: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """The candidates split into signal (hbb) and background (qcd)."""
+    out = {}
+    for label, process in PROCESS_OF_LABEL.items():
+        keep = candidates["label"] == label
+        out[process] = {name: values[keep] for name, values in candidates.items()}
+    return out
+
+
+def feature_distances(toy: Mapping[str, Mapping[str, np.ndarray]], pythia: Mapping[str, Mapping[str, np.ndarray]],
+                      seed: int, feature_names: Sequence[str] = FEATURE_NAMES
+                      ) -> dict[str, dict[str, dict[str, float]]]:
+    """{feature: {process: {js, js_floor, js_excess}}} between the toy and Pythia samples."""
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for i, feature in enumerate(feature_names):
+        result[feature] = {}
+        for j, process in enumerate(PROCESS_OF_LABEL.values()):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(FLOOR_STREAM, i, j)))
+            a, b = toy[process], pythia[process]
+            result[feature][process] = compare_feature(a[feature], b[feature], a["weight"], b["weight"], rng)
+    return result
+
+
+def passing_features(distances: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[str]:
+    """Features whose noise-subtracted distance is below the target in every process."""
+    return [f for f, per_process in distances.items()
+            if all(entry["js_excess"] < JS_EXCESS_TARGET for entry in per_process.values())]
+
+
+def heavy_flavour_fraction(background: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Weighted shares of background candidates whose leading track jet is b- or c-labelled, and their sum."""
+    w = background["weight"].astype(np.float64)
+    flavour = background["tj1_flavour"]
+    total = w.sum()
+    b, c = w[flavour == FLAVOUR_B].sum() / total, w[flavour == FLAVOUR_C].sum() / total
+    return {"b": float(b), "c": float(c), "b_or_c": float(b + c)}
+
+
+def candidates_per_event(cutflow_jsons: Sequence[str | os.PathLike]) -> dict[str, float]:
+    """Candidates per generated event, per process, from the shards' cut flows."""
+    totals = sum_cutflows(cutflow_jsons)
+    return {process: steps["candidates"] / steps["events"] for process, steps in totals.items() if steps["events"]}
+
+
+def rejection_50(metrics_json: str | os.PathLike) -> dict[str, float | None]:
+    """Background rejection at ε_S = 50 % and its bootstrap error from an evaluation's ``metrics.json``."""
+    path = require_file(metrics_json)
+    try:
+        entry = json.loads(Path(path).read_text())["rejection"]["0.5"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise CorruptInputError(f"no rejection at 0.5 in {path}: {exc}") from exc
+    return {"value": entry["value"], "err": entry["err"]}
+
+
+def transfer_summary(r50: Mapping[str, Mapping[str, float | None]]) -> dict[str, float | None]:
+    """The issue's two ratios: toy-on-toy over Pythia-on-Pythia, and toy-on-Pythia over toy-on-toy."""
+    def ratio(num: str, den: str) -> float | None:
+        a, b = r50[num]["value"], r50[den]["value"]
+        return None if a is None or b in (None, 0) else float(a / b)
+
+    return {"toy_over_pythia": ratio("toy_on_toy", "pythia_on_pythia"),
+            "toy_on_pythia_over_toy_on_toy": ratio("toy_on_pythia", "toy_on_toy")}
+
+
+def overlay_page(feature: str, toy: Mapping[str, Mapping[str, np.ndarray]],
+                 pythia: Mapping[str, Mapping[str, np.ndarray]], distances: Mapping[str, Mapping[str, float]]):
+    """One feature: normalised toy and Pythia distributions per process, and the toy/Pythia ratio below."""
+    fig, axes = plt.subplots(2, 2, figsize=(13, 7), sharex="col", gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    for col, process in enumerate(PROCESS_OF_LABEL.values()):
+        ax, rax = axes[0, col], axes[1, col]
+        a, b = toy[process], pythia[process]
+        binning = common_binning(a[feature], b[feature], n_bins=30)
+        h_toy = binning.histogram(a[feature], a["weight"])
+        h_py = binning.histogram(b[feature], b["weight"])
+        n_toy, n_py = h_toy.sum(), h_py.sum()
+        x = np.arange(h_toy.size)
+        for hist, n, colour, label in ((h_toy, n_toy, "tab:blue", GENERATOR_LABELS["toy"]),
+                                       (h_py, n_py, "black", GENERATOR_LABELS["pythia8"])):
+            ax.errorbar(x, hist / n, yerr=np.sqrt(hist) / n, drawstyle="steps-mid", color=colour, label=label)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (h_toy / n_toy) / (h_py / n_py)
+            err = ratio * np.sqrt(1.0 / h_toy + 1.0 / h_py)
+        rax.errorbar(x, ratio, yerr=err, fmt="o", ms=3, color="tab:blue")
+        rax.axhline(1.0, color="black", ls=":")
+        rax.set_ylim(0.0, 2.0)
+        rax.set_ylabel("toy / Pythia")
+        rax.set_xlabel(f"{axis_label(feature)}: bin (exact default values first, then equal-population bins)")
+        d = distances[process]
+        ax.set_title(f"{PROCESS_LABELS[process]}: JS {d['js']:.3f}, floor {d['js_floor']:.3f}, "
+                     f"excess {d['js_excess']:.3f}", fontsize=11)
+        ax.set_ylabel("Fraction of candidates / bin")
+        ax.legend(frameon=False, fontsize=10)
+    return fig
+
+
+def summary_page(result: Mapping[str, Any]):
+    """Noise-subtracted JS distance of every feature in both processes against the 0.1 target."""
+    features = list(result["features"])
+    fig, ax = plt.subplots(figsize=(9, 12))
+    y = np.arange(len(features))
+    for offset, process, colour in ((-0.2, "hbb", "tab:red"), (0.2, "qcd", "tab:blue")):
+        values = [result["features"][f][process]["js_excess"] for f in features]
+        ax.barh(y + offset, values, height=0.4, color=colour, label=PROCESS_LABELS[process])
+    ax.axvline(JS_EXCESS_TARGET, color="black", ls="--", label=f"target {JS_EXCESS_TARGET}")
+    ax.set_yticks(y, features, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(r"noise-subtracted JS distance $\sqrt{JS^2 - JS_{floor}^2}$ (toy vs Pythia 8)")
+    hf = result["hf_fraction_qcd"]
+    ax.set_title(f"{result['n_features_js_excess_below_0p1']} of {len(features)} features below target; "
+                 f"QCD heavy flavour: toy {hf['toy']:.3f}, Pythia {hf['pythia']:.3f}", fontsize=10)
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, Sequence[str]],
+                           metrics: Mapping[str, str], seed: int, events_per_process: int,
+                           out_json: str | os.PathLike, out_pdf: str | os.PathLike,
+                           feature_names: Sequence[str] = FEATURE_NAMES) -> dict[str, Any]:
+    """Compare the generators' candidates and taggers; write the JSON and the PDF; return the JSON payload.
+
+    ``datasets`` and ``cutflows`` are keyed by generator (``toy``, ``pythia8``), ``metrics`` by transfer case
+    (``toy_on_toy``, ``toy_on_pythia``, ``pythia_on_pythia``). ``feature_names`` narrows the comparison (tests).
+    """
+    samples = {g: by_process(read_candidates(datasets[g])) for g in GENERATORS}
+    distances = feature_distances(samples["toy"], samples["pythia8"], seed, feature_names)
+    passing = passing_features(distances)
+    hf = {name: heavy_flavour_fraction(samples[g]["qcd"]) for name, g in (("toy", "toy"), ("pythia", "pythia8"))}
+    r50 = {case: rejection_50(path) for case, path in metrics.items()}
+    result = {
+        "events_per_process": int(events_per_process),
+        "candidates": {g: {p: int(samples[g][p]["label"].size) for p in samples[g]} for g in GENERATORS},
+        "features": distances,
+        "n_features_js_excess_below_0p1": len(passing),
+        "features_passing": passing,
+        "hf_fraction_qcd": {name: v["b_or_c"] for name, v in hf.items()},
+        "hf_composition_qcd": hf,
+        "candidates_per_event": {g: candidates_per_event(cutflows[g]) for g in GENERATORS},
+        "r50": {case: v["value"] for case, v in r50.items()},
+        "r50_err": {case: v["err"] for case, v in r50.items()},
+        "transfer": transfer_summary(r50),
+    }
+    write_json(out_json, result)
+    with hep_style(), open_pdf(out_pdf) as pdf:  # page by page: 40 figures need not live at once
+        for make_page in (lambda: summary_page(result),
+                          *(lambda f=f: overlay_page(f, samples["toy"], samples["pythia8"], distances[f])
+                            for f in feature_names)):
+            fig = make_page()
+            pdf.savefig(fig, bbox_inches="tight")
+            plt.close(fig)
+    return result

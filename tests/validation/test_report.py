@@ -1,0 +1,58 @@
+"""The validation report on synthetic candidate files: its JSON keys, pass counts, heavy flavour, transfer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import uproot
+
+from autopruner.io_utils import write_json
+from autopruner.schema import FEATURE_NAMES
+from autopruner.validation.report import make_validation_report
+
+pypdf = pytest.importorskip("pypdf")
+
+
+def write_candidates(path, rng, n, shift=0.0, hf_share=0.2):
+    """A candidates file: Gaussian features (the first shifted by ``shift``), half signal, some b/c-labelled."""
+    label = (np.arange(n) % 2).astype(np.int8)
+    columns = {name: rng.normal(0.0, 1.0, n).astype(np.float32) for name in FEATURE_NAMES}
+    columns[FEATURE_NAMES[0]] = columns[FEATURE_NAMES[0]] + np.float32(shift)
+    flavour = np.where(rng.random(n) < hf_share, rng.choice([4, 5], n), 0).astype(np.int8)
+    with uproot.recreate(path) as f:
+        f["candidates"] = {**columns, "label": label, "weight": np.ones(n), "tj1_flavour": flavour}
+
+
+def test_report_on_synthetic_samples(tmp_path):
+    rng = np.random.default_rng(5)
+    write_candidates(tmp_path / "toy.root", rng, 6000, shift=1.0, hf_share=0.05)
+    write_candidates(tmp_path / "pythia.root", rng, 6000, hf_share=0.2)
+    cutflows = {}
+    for generator in ("toy", "pythia8"):
+        cutflows[generator] = []
+        for process in ("hbb", "qcd"):
+            path = tmp_path / generator / process / "shard000.cutflow.json"
+            path.parent.mkdir(parents=True)
+            write_json(path, {"events": 10000, "candidates": 3000})
+            cutflows[generator].append(str(path))
+    metrics = {}
+    for case, value in (("toy_on_toy", 600.0), ("toy_on_pythia", 300.0), ("pythia_on_pythia", 200.0)):
+        metrics[case] = str(tmp_path / f"{case}.json")
+        write_json(metrics[case], {"rejection": {"0.5": {"value": value, "err": 10.0}}})
+    result = make_validation_report({"toy": str(tmp_path / "toy.root"), "pythia8": str(tmp_path / "pythia.root")},
+                                    cutflows, metrics, 7, 24000, tmp_path / "out.json", tmp_path / "out.pdf",
+                                    feature_names=FEATURE_NAMES[:4])
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert {"features", "n_features_js_excess_below_0p1", "hf_fraction_qcd", "r50", "events_per_process"} <= set(saved)
+    first = saved["features"][FEATURE_NAMES[0]]
+    assert set(first) == {"hbb", "qcd"} and {"js", "js_floor", "js_excess"} <= set(first["qcd"])
+    assert first["qcd"]["js_excess"] > 0.3  # the shifted feature fails, every other one passes
+    assert result["n_features_js_excess_below_0p1"] == 4 - 1
+    assert saved["hf_fraction_qcd"]["toy"] == pytest.approx(0.05, abs=0.015)
+    assert saved["hf_fraction_qcd"]["pythia"] == pytest.approx(0.2, abs=0.02)
+    assert saved["candidates_per_event"]["toy"] == {"hbb": 0.3, "qcd": 0.3}
+    assert saved["transfer"]["toy_over_pythia"] == pytest.approx(3.0)
+    assert saved["transfer"]["toy_on_pythia_over_toy_on_toy"] == pytest.approx(0.5)
+    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 1 + 4
