@@ -19,7 +19,7 @@ def default_config() -> dict:
     return yaml.safe_load(DEFAULT_CONFIG.read_text())
 
 
-@pytest.mark.parametrize("override", [None, "config/tiny.yaml", "config/full.yaml"])
+@pytest.mark.parametrize("override", [None, "config/tiny.yaml", "config/full.yaml", "config/pythia.yaml"])
 def test_shipped_configs_validate(override):
     config = load_config(*([REPO_ROOT / override] if override else []))
     assert config["generation"]["shards"]["hbb"] >= 1

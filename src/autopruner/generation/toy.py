@@ -8,7 +8,6 @@ Generator passed in.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numba as nb
@@ -32,6 +31,7 @@ from autopruner.generation.decays import (
     decay_heavy_hadrons,
     decay_params,
 )
+from autopruner.generation.events import PROCESS_ID, GeneratedEvents, check_process, four_vector_dict
 from autopruner.generation.hadronization import (
     HCHARGE,
     HE,
@@ -51,12 +51,10 @@ from autopruner.generation.hadronization import (
 )
 from autopruner.generation.hard_process import N_TRUTH_COLS, HardParams, hard_params, higgs_event, qcd_event
 from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower, shower_params
-from autopruner.kinematics import invariant_mass, pt_eta_phi
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
 UE_PT_MEAN_GEV = 0.6  # underlying-event particles: pT ~ Exp(mean), uniform in |eta| < UE_ETA_MAX
 UE_ETA_MAX = 5.0
-PROCESS_ID = {"qcd": 0, "hbb": 1}
 
 
 class EventParams(NamedTuple):
@@ -65,18 +63,6 @@ class EventParams(NamedTuple):
     beam_spot_xy_mm: float
     beam_spot_z_mm: float
     ue_mean_particles: float
-
-
-@dataclass
-class GeneratedEvents:
-    """Output of the generator: particle table plus truth partons and heavy hadrons (flat + counts)."""
-
-    particles: ParticleTable
-    partons: dict[str, np.ndarray]  # px, py, pz, e, pdgid, role (+ pt, eta, phi, m)
-    parton_counts: np.ndarray
-    hadrons: dict[str, np.ndarray]  # px, py, pz, e, m, pdgid, charge, flavour, parent, prod_*, decay_*
-    hadron_counts: np.ndarray
-    process_id: int
 
 
 @nb.njit(cache=True)
@@ -288,10 +274,7 @@ def generator_params(
 
 def generate_events(config: dict, process: str, n_events: int, rng: np.random.Generator) -> GeneratedEvents:
     """Generate `n_events` events of `process` ('hbb' or 'qcd') with the settings of the full `config`."""
-    if process not in PROCESS_ID:
-        raise ValueError(f"unknown process {process!r}; expected 'hbb' or 'qcd'")
-    if n_events < 0:
-        raise ValueError(f"n_events must be >= 0, got {n_events}")
+    check_process(process, n_events)
     part, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
         rng, int(n_events), process == "hbb", *generator_params(config)
     )
@@ -311,9 +294,9 @@ def generate_events(config: dict, process: str, n_events: int, rng: np.random.Ge
         counts=n_part,
         pv=pv,
     )
-    partons = _four_vector_dict(truth[:, :4])
+    partons = four_vector_dict(truth[:, :4])
     partons.update(pdgid=truth[:, 4].astype(np.int32), role=truth[:, 5].astype(np.int8))
-    hadrons = _four_vector_dict(heavy[:, :4])
+    hadrons = four_vector_dict(heavy[:, :4])
     hadrons.update(
         m=heavy[:, XM],
         pdgid=heavy[:, XPDG].astype(np.int32),
@@ -327,20 +310,5 @@ def generate_events(config: dict, process: str, n_events: int, rng: np.random.Ge
         decay_y=heavy[:, XPRODY + 3],
         decay_z=heavy[:, XPRODZ + 3],
     )
-    return GeneratedEvents(particles, partons, n_truth, hadrons, n_heavy, PROCESS_ID[process])
+    return GeneratedEvents(particles, partons, n_truth, hadrons, n_heavy, PROCESS_ID[process], {"backend": "toy"})
 
-
-def _four_vector_dict(p4: np.ndarray) -> dict[str, np.ndarray]:
-    """px, py, pz, e and pt, eta, phi, m of an (n, 4) array of four-vectors."""
-    px, py, pz, e = (np.ascontiguousarray(p4[:, k]) for k in range(4))
-    pt, eta, phi = pt_eta_phi(px, py, pz)
-    return {
-        "px": px,
-        "py": py,
-        "pz": pz,
-        "e": e,
-        "pt": pt,
-        "eta": eta,
-        "phi": phi,
-        "m": invariant_mass(px, py, pz, e),
-    }
