@@ -153,6 +153,11 @@ def validation_event_file(generator, process, shard):
     return f"data/validation/{generator}/{process}/{shard}.root"
 
 
+def validation_dataset(generator):
+    """The merged candidates of a generator's validation sample."""
+    return f"{validation_dir(generator)}/dataset.root"
+
+
 def validation_shards():
     """Shards per process of a validation sample (validation.events_per_process in shards of events_per_shard)."""
     section = config["validation"]

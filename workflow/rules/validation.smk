@@ -12,8 +12,8 @@ wildcard_constraints:
 rule validation_report:
     """Feature distances with their statistical floor, heavy flavour, candidates per event, transfer test."""
     input:
-        toy=validation_dir("toy") + "/dataset.root",
-        pythia8=validation_dir("pythia8") + "/dataset.root",
+        toy=validation_dataset("toy"),
+        pythia8=validation_dataset("pythia8"),
         toy_cutflows=validation_feature_files("toy", ".cutflow.json"),
         pythia8_cutflows=validation_feature_files("pythia8", ".cutflow.json"),
         toy_on_toy=validation_metrics("toy", "toy"),
@@ -67,7 +67,7 @@ use rule dataset as validation_dataset with:
     input:
         lambda wc: validation_feature_files(wc.generator),
     output:
-        f"{validation_dir('{generator}')}/dataset.root",
+        validation_dataset("{generator}"),
     log:
         "logs/validation/{generator}/dataset.log",
     benchmark:
@@ -76,7 +76,7 @@ use rule dataset as validation_dataset with:
 
 use rule train_baseline as validation_train with:
     input:
-        dataset=f"{validation_dir('{generator}')}/dataset.root",
+        dataset=validation_dataset("{generator}"),
     output:
         model=f"{validation_dir('{generator}')}/seed{{seed}}/model.keras",
         history=f"{validation_dir('{generator}')}/seed{{seed}}/history.json",
@@ -89,7 +89,7 @@ use rule train_baseline as validation_train with:
 use rule evaluate as validation_evaluate with:
     input:
         model=f"{validation_dir('{trained}')}/seed{{seed}}/model.keras",
-        dataset=f"{validation_dir('{generator}')}/dataset.root",
+        dataset=validation_dataset("{generator}"),
     output:
         metrics=f"{validation_dir('{trained}')}/seed{{seed}}/on_{{generator}}.metrics.json",
         scores=f"{validation_dir('{trained}')}/seed{{seed}}/on_{{generator}}.scores.npz",
