@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from autopruner.generation import BACKEND_MODULES, backend_generation_config
 from autopruner.provenance import config_subset, source_digest
 
 PROCESSES = ["hbb", "qcd"]
@@ -50,6 +51,21 @@ def resource(rule_name, key):
 def tf_threads():
     """Threads of a job that runs TensorFlow (intra-op and inter-op pools); Snakemake caps it at --cores."""
     return int(config["training"]["threads"])
+
+
+def generation_config(backend=None):
+    """Seed, detector and the ``generation`` keys the backend reads (default: the configured backend), so that
+    editing one generator's settings reruns only its shards."""
+    backend = config["generation"]["backend"] if backend is None else backend
+    section = cfg("seed", "detector")
+    section["generation"] = backend_generation_config(config["generation"], backend)
+    return section
+
+
+def generation_code(backend=None):
+    """Digest of the shard writer and the one generator backend it runs."""
+    backend = config["generation"]["backend"] if backend is None else backend
+    return code("detector.shards", BACKEND_MODULES[backend].removeprefix("autopruner."))
 
 
 # --- events and features -------------------------------------------------------------------------------------
@@ -175,9 +191,8 @@ def validation_metrics(trained, tested):
 
 
 def validation_generation_config(generator):
-    """The generation config of a validation shard: the configured one, with this generator as the backend."""
-    section = cfg("seed", "generation", "detector")
-    section["generation"]["backend"] = generator
+    """The generation config of a validation shard: what this generator reads, with the validation shard size."""
+    section = generation_config(generator)
     section["generation"]["events_per_shard"] = int(config["validation"]["events_per_shard"])
     return section
 

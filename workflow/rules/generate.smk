@@ -6,8 +6,8 @@ rule generate:
     output:
         event_file("{process}", "{shard}"),
     params:
-        config=cfg("seed", "generation", "detector"),
-        code=code("detector.shards"),
+        config=generation_config(),
+        code=generation_code(),
     log:
         "logs/generate/{process}/{shard}.log",
     benchmark:

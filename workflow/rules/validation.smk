@@ -43,7 +43,7 @@ use rule generate as validation_generate with:
         validation_event_file("{generator}", "{process}", "{shard}"),
     params:
         config=lambda wc: validation_generation_config(wc.generator),
-        code=code("detector.shards"),
+        code=lambda wc: generation_code(wc.generator),
     log:
         "logs/validation/{generator}/generate/{process}/{shard}.log",
     benchmark:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,8 @@ import autopruner
 from autopruner import seeding
 from autopruner.detector.simulation import simulate_detector
 from autopruner.event_io import event_branches, write_events
-from autopruner.generation import pythia, toy
+from autopruner.generation import backend_module
 from autopruner.generation.events import GeneratedEvents
-
-#: generate_events(config, process, n_events, rng) of each ``generation.backend``
-GENERATORS: dict[str, Callable[[dict, str, int, np.random.Generator], GeneratedEvents]] = {
-    "toy": toy.generate_events,
-    "pythia8": pythia.generate_events,
-}
 
 
 def shard_config_json(config: dict, process: str, shard: str, generator: Mapping[str, Any] | None = None) -> str:
@@ -83,13 +77,12 @@ def generate_shard(
     ``config['generation']['backend']``.
     """
     backend = config["generation"]["backend"]
-    if backend not in GENERATORS:
-        raise ValueError(f"unknown generation.backend {backend!r}; expected one of {sorted(GENERATORS)}")
+    generate_events = backend_module(backend).generate_events
     kind, index = seeding.parse_shard(shard)
     n = int(config["generation"]["events_per_shard"] if n_events is None else n_events)
     gen_rng, det_rng = seeding.stream(config["seed"], process, kind, index).spawn(2)
     t0 = time.perf_counter()
-    generated = GENERATORS[backend](config, process, n, gen_rng)
+    generated = generate_events(config, process, n, gen_rng)
     t1 = time.perf_counter()
     stats = write_shard(path, generated, config, process, shard, det_rng)
     t2 = time.perf_counter()
