@@ -13,6 +13,7 @@ from autopruner.detector.simulation import (
     em_sigma,
     had_sigma,
     helix_impact_parameters,
+    production_radius_mm,
     pt_resolution,
     reconstruct_tracks,
     simulate_detector,
@@ -94,6 +95,48 @@ def test_track_pt_and_impact_parameter_resolutions_reproduce_config(pt):
     for pull in ((tracks["d0"] - tracks["d0_true"]) / sig_d0, (tracks["z0"] - tracks["z0_true"]) / tracks["z0_err"]):
         assert _robust_width(pull) == pytest.approx(1.0, abs=0.04)  # the Gaussian core is the quoted error
         assert np.std(pull) == pytest.approx(rms_with_tails, rel=0.06)  # plus the configured tail
+
+
+def _pions_at_radius(rng, n_per_radius: int, radii_mm) -> ParticleTable:
+    """5 GeV central pi+ (one event), ``n_per_radius`` produced at each transverse radius, flying radially outwards."""
+    radius = np.repeat(np.asarray(radii_mm, dtype=float), n_per_radius)
+    phi = rng.uniform(-np.pi, np.pi, radius.size)
+    eta = rng.uniform(-1.0, 1.0, radius.size)
+    vertex = np.stack([radius * np.cos(phi), radius * np.sin(phi), rng.normal(0.0, 40.0, radius.size)])
+    pt = 5.0
+    return _table(pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), np.full(radius.size, 0.13957),
+                  np.full(radius.size, 211), np.ones(radius.size), vertex=vertex)
+
+
+def test_particles_produced_outside_the_pixel_volume_give_no_track():
+    """K0S/Lambda-like daughters produced beyond track_max_production_radius_mm are not tracked; those inside are."""
+    r_max = DET["track_max_production_radius_mm"]
+    inside_radii, outside_radii = [0.0, 1.0, 10.0, r_max - 0.1], [r_max + 0.1, 50.0, 100.0, 400.0]
+    n = 2000
+    table = _pions_at_radius(np.random.default_rng(33), n, inside_radii + outside_radii)
+    tracks, counts = reconstruct_tracks(table, DET, np.random.default_rng(34))
+    radius = production_radius_mm(table)[tracks["particle_index"]]
+    assert counts.sum() == tracks["particle_index"].size
+    assert np.all(radius < r_max)
+    efficiency = DET["track_efficiency"]["central"][1]
+    for r in inside_radii:
+        found = np.count_nonzero(np.isclose(radius, r)) / n
+        assert found == pytest.approx(efficiency, abs=4 * np.sqrt(efficiency * (1 - efficiency) / n)), r
+
+
+def test_production_radius_cut_only_removes_tracks():
+    """Same seed with and without the cut: identical tracks inside the pixel volume, identical towers."""
+    gen = generate_events(CONFIG, "hbb", 200, np.random.default_rng(35))
+    no_cut = copy.deepcopy(DET)
+    no_cut["track_max_production_radius_mm"] = 1e9
+    cut = simulate_detector(gen.particles, DET, np.random.default_rng(36))
+    full = simulate_detector(gen.particles, no_cut, np.random.default_rng(36))
+    inside = production_radius_mm(gen.particles)[full.tracks["particle_index"]] < DET["track_max_production_radius_mm"]
+    assert 0 < np.count_nonzero(~inside) < 0.05 * inside.size  # b/c-hadron daughters of the longest decays
+    for name, values in full.tracks.items():
+        np.testing.assert_array_equal(cut.tracks[name], values[inside], err_msg=name)
+    for name, values in full.towers.items():
+        np.testing.assert_array_equal(cut.towers[name], values, err_msg=name)
 
 
 def _robust_width(x: np.ndarray) -> float:

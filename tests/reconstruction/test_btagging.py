@@ -13,11 +13,14 @@ from autopruner.reconstruction.btagging import (
     SV_LXY_SIG_DEFAULT,
     SV_MASS_DEFAULT_GEV,
     IPTemplates,
+    TrackSelection,
     estimate_pv_z,
     estimate_pv_z_batch,
+    select_tracks,
     signed_d0_significance,
     signed_z0_significance,
     track_jet_btag_features,
+    track_selection_cuts,
 )
 
 TEMPLATE_CFG = {"sd0_bins": 60, "sd0_range": [-30.0, 30.0], "sz0_bins": 40, "sz0_range": [-30.0, 30.0]}
@@ -47,6 +50,49 @@ def test_lifetime_sign_convention(vertex_sign):
     assert np.all(np.sign(sz0) == vertex_sign) and np.all(np.abs(sz0) > 1)
     # magnitudes are the plain significances: the sign is the only thing the jet axis changes
     np.testing.assert_allclose(np.abs(sd0), np.abs(ak.flatten(tracks.d0 / tracks.d0_err)))
+
+
+def test_track_selection_removes_tracks_failing_each_cut():
+    """Jet 0: tracks failing one cut each (and one passing all), z0 w.r.t. its primary vertex; jet 1: none pass."""
+    pv_z = np.array([20.0, -5.0])
+    # d0 [mm], z0 - z_PV [mm], eta, pT [GeV]; z0 sin(theta) = (z0 - z_PV) / cosh(eta)
+    rows = [
+        (0.5, 1.0, 0.0, 5.0),  # passes every cut
+        (-0.99, 2.0, 1.5, 1.01),  # passes: |z0| sin(theta) = 2 / cosh(1.5) = 0.85 mm
+        (1.2, 0.0, 0.0, 5.0),  # fails |d0| < 1 mm
+        (-1.2, 0.0, 0.0, 5.0),  # fails |d0| < 1 mm (negative d0)
+        (0.0, 1.6, 0.0, 5.0),  # fails |z0 sin(theta)| < 1.5 mm
+        (0.0, -4.0, 1.0, 5.0),  # fails: |z0| sin(theta) = 4 / cosh(1) = 2.6 mm
+        (0.0, 0.0, 0.0, 0.9),  # fails pT > 1 GeV
+        (2.0, 3.0, 0.0, 0.5),  # fails all three
+    ]
+    d0, dz0, eta, pt = (np.array(col) for col in zip(*rows, strict=True))
+    n0 = len(rows)
+    columns = {"d0": np.append(d0, 5.0), "z0": np.append(dz0 + pv_z[0], pv_z[1] + 3.0), "eta": np.append(eta, 0.0),
+               "pt": np.append(pt, 0.5), "phi": np.zeros(n0 + 1), "d0_err": np.full(n0 + 1, 0.02)}
+    tracks = to_awkward(columns, np.array([n0, 1]))
+    cuts = track_selection_cuts(tracks, pv_z, TrackSelection())
+    assert list(cuts) == ["d0", "z0_sin_theta", "pt"]
+    np.testing.assert_array_equal(cuts["d0"], [1, 1, 0, 0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(cuts["z0_sin_theta"], [1, 1, 1, 1, 0, 0, 1, 0, 0])
+    np.testing.assert_array_equal(cuts["pt"], [1, 1, 1, 1, 1, 1, 0, 0, 0])
+    selected = select_tracks(tracks, pv_z, TrackSelection())
+    assert ak.to_list(ak.num(selected, axis=1)) == [2, 0]
+    np.testing.assert_array_equal(ak.to_numpy(selected.d0[0]), [0.5, -0.99])
+    # the cut values come from the config; looser cuts keep more
+    loose = TrackSelection.from_config({"btag_track_selection": {"d0_max_mm": 10.0, "z0_sin_theta_max_mm": 5.0,
+                                                                 "pt_min_gev": 0.1}})
+    assert ak.to_list(ak.num(select_tracks(tracks, pv_z, loose), axis=1)) == [n0, 1]
+
+
+def test_jets_without_selected_tracks_get_the_defaults():
+    rng = np.random.default_rng(12)
+    templates = _fitted_templates(rng, n_jets=300)
+    tracks, jets, pv_z = make_jets(rng, 50, "b")
+    none = select_tracks(tracks, pv_z, TrackSelection(pt_min_gev=1e6))
+    features = track_jet_btag_features(none, jets, pv_z, templates)
+    assert np.all(features["ip2d_llr"] == 0.0) and np.all(features["ip3d_llr"] == 0.0)
+    assert np.all(features["sd0_1"] == SD0_MISSING) and np.all(features["sv_mass"] == SV_MASS_DEFAULT_GEV)
 
 
 def _fitted_templates(rng: np.random.Generator, n_jets: int = 3000) -> IPTemplates:

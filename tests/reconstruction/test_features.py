@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -183,3 +185,45 @@ def test_empty_chunk_gives_no_candidates(reconstructed):
     columns, flow = features.reconstruct_chunk(cut, templates, RECO)
     assert flow["events"] == 3 and flow["candidates"] == 0
     assert all(v.size == 0 for v in columns.values())
+
+
+def test_btag_inputs_use_only_selected_tracks_and_track_jets_all_tracks():
+    """Templates and candidate b-tagging inputs take the btag_track_selection; track-jet clustering does not.
+
+    With a selection no track passes, the templates get no tracks and every b-tagging input is its default, while the
+    track jets and every other feature are those of the default selection.
+    """
+    rng = np.random.default_rng(77)
+    events = make_events(rng, 60, True)
+    none_pass = copy.deepcopy(RECO)
+    none_pass["btag_track_selection"]["pt_min_gev"] = 1e6
+    assert features.template_tracks(events, RECO)[0].size > 100
+    assert features.template_tracks(events, none_pass)[0].size == 0
+    templates = btagging.IPTemplates.fit(np.r_[5.0, -1.0], np.r_[1.0, 0.0], np.r_[True, False], RECO["ip_templates"])
+    default, _ = features.reconstruct_chunk(events, templates, RECO)
+    empty, _ = features.reconstruct_chunk(events, templates, none_pass)
+    assert default["label"].size > 20
+    btag = {f"tj{k}_{key}" for k in (1, 2) for key in btagging.BTAG_FEATURE_KEYS}
+    for name in features.FEATURE_NAMES:
+        if name not in btag:
+            np.testing.assert_array_equal(empty[name], default[name], err_msg=name)
+    for k in (1, 2):
+        assert np.all(empty[f"tj{k}_ip3d_llr"] == 0.0) and np.all(empty[f"tj{k}_sd0_1"] == btagging.SD0_MISSING)
+        assert np.all(empty[f"tj{k}_sv_mass"] == btagging.SV_MASS_DEFAULT_GEV)
+    assert np.mean(default["tj1_sv_mass"] > 0) > 0.5  # the default selection keeps the b-decay tracks
+
+
+def test_selected_template_and_candidate_tracks_pass_every_cut():
+    """``btag_tracks_of_jets`` (the one source of b-tagging tracks) returns only tracks inside the configured cuts."""
+    rng = np.random.default_rng(78)
+    chunk = features.load_chunk(make_events(rng, 40, True), RECO)
+    tj = features.build_track_jets(chunk.tracks, chunk.hadrons, RECO["track_jets"])
+    rows = np.arange(tj.pt.size)
+    pv_z = features.primary_vertex_z(chunk.tracks)[tj.event]
+    every = features.tracks_of_jets(chunk.tracks, tj, rows)
+    selected = features.btag_tracks_of_jets(chunk.tracks, tj, rows, pv_z, RECO)
+    sel = RECO["btag_track_selection"]
+    z0_sin_theta = (selected.z0 - pv_z) / np.cosh(selected.eta)
+    assert ak.all(abs(selected.d0) < sel["d0_max_mm"]) and ak.all(selected.pt > sel["pt_min_gev"])
+    assert ak.all(abs(z0_sin_theta) < sel["z0_sin_theta_max_mm"])
+    assert 0 < ak.count(selected.pt) < ak.count(every.pt)

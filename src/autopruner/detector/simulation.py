@@ -1,10 +1,13 @@
 """ATLAS-like fast detector: tracks (efficiency, pT and impact-parameter resolution) and calorimeter towers.
 
-Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it. Track impact
-parameters come from the exact helix in the solenoid field through the true production vertex, relative to the nominal
-beamline (d0) and to the true primary-vertex z (z0); the quoted d0 error includes the beam-spot size, so prompt tracks
-have unit-width d0 significance. Towers collect the calorimeter deposits of all visible particles (charged ones bent to
-the calorimeter radius) in eta-phi cells and smear the EM and hadronic parts separately.
+Consumes the generic particle table (`autopruner.particles.ParticleTable`), so any generator can feed it. Only charged
+particles produced inside the pixel volume (transverse production radius below ``track_max_production_radius_mm``)
+become tracks: a track needs hits in the innermost layers, so the daughters of K0S, Lambda and hyperon decays at
+centimetre to metre scale are not tracked, as in ATLAS. Track impact parameters come from the exact helix in the
+solenoid field through the true production vertex, relative to the nominal beamline (d0) and to the true
+primary-vertex z (z0); the quoted d0 error includes the beam-spot size, so prompt tracks have unit-width d0
+significance. Towers collect the calorimeter deposits of all visible particles (charged ones bent to the calorimeter
+radius) in eta-phi cells and smear the EM and hadronic parts separately.
 """
 
 from __future__ import annotations
@@ -87,8 +90,18 @@ def helix_impact_parameters(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
     return d0, z_pca
 
 
+def production_radius_mm(particles: ParticleTable) -> np.ndarray:
+    """Transverse distance [mm] of each particle's production vertex from the nominal beamline (x = y = 0)."""
+    return np.hypot(particles.vx, particles.vy)
+
+
 def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator, pt_eta_phi_=None):
     """Tracks of the charged particles inside the tracker, with efficiency and smearing.
+
+    A particle produced at a transverse radius of ``track_max_production_radius_mm`` or more leaves no hit in the
+    innermost pixel layer and gives no track. That cut is applied after every random draw, so for a given seed the
+    remaining tracks (and the towers, which draw from the same stream afterwards) are exactly those the detector gives
+    without it: the cut only removes tracks.
 
     Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat particle table.
     `pt_eta_phi_` may pass the particles' precomputed (pt, eta, phi).
@@ -145,7 +158,9 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
         "d0_true": d0_true,
         "z0_true": z0_true,
     }
-    counts = np.bincount(event, minlength=p.n_events)
+    inside = production_radius_mm(p)[idx] < det_cfg["track_max_production_radius_mm"]
+    tracks = {name: values[inside] for name, values in tracks.items()}
+    counts = np.bincount(event[inside], minlength=p.n_events)
     return tracks, counts
 
 

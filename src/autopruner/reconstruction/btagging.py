@@ -5,13 +5,20 @@ point of closest approach (PCA) is d0 * (-sin(phi), cos(phi)); z0 is the absolut
 *lifetime sign* of d0 is positive when the PCA lies downstream along the track-jet axis,
 sign = sign(d0 * sin(phi_jet - phi_track)); for z0 (taken w.r.t. the primary vertex) it is
 sign(z0 * (eta_jet - eta_track)). Tracks from a b-hadron decay therefore populate the positive tails.
+
+Every b-tagging input (templates and per-jet features alike) uses only the tracks that pass the ATLAS IP2D/IP3D track
+selection (``TrackSelection``): |d0| < 1 mm, |z0 sin(theta)| < 1.5 mm w.r.t. the reconstructed primary vertex,
+pT > 1 GeV. It removes badly measured soft tracks and the strongly displaced daughters of K0S, Lambda and hyperon
+decays, whose impact parameters say nothing about b-hadron lifetimes.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -50,6 +57,43 @@ def _signed_significance(value: np.ndarray, error: np.ndarray, sign_arg: np.ndar
     with np.errstate(divide="ignore", invalid="ignore"):
         sig = np.where(ok, np.abs(value) / np.where(ok, error, 1.0), 0.0)
     return np.where(sign_arg >= 0, sig, -sig)
+
+
+@dataclass(frozen=True)
+class TrackSelection:
+    """The b-tagging track selection (ATLAS IP2D/IP3D): cuts on |d0|, |z0 sin(theta)| and pT."""
+
+    d0_max_mm: float = 1.0  # |d0| w.r.t. the beamline
+    z0_sin_theta_max_mm: float = 1.5  # |(z0 - z_PV) sin(theta)|, z_PV the reconstructed primary vertex
+    pt_min_gev: float = 1.0
+
+    @classmethod
+    def from_config(cls, reco_cfg: Mapping[str, Any]) -> TrackSelection:
+        """The selection of the ``reconstruction.btag_track_selection`` config section."""
+        sel = reco_cfg["btag_track_selection"]
+        return cls(float(sel["d0_max_mm"]), float(sel["z0_sin_theta_max_mm"]), float(sel["pt_min_gev"]))
+
+
+def track_selection_cuts(
+    tracks: ak.Array, pv_z_mm: np.ndarray | float, selection: TrackSelection
+) -> dict[str, np.ndarray]:
+    """Per cut ('d0', 'z0_sin_theta', 'pt'), whether each track passes it: flat bool arrays over all tracks.
+
+    ``pv_z_mm`` is the reconstructed primary-vertex z per jet [n_jets] or a scalar; a NaN value fails its cut.
+    """
+    counts = ak.to_numpy(ak.num(tracks, axis=1))
+    z0_sin_theta = (_flat(tracks.z0) - _per_track(pv_z_mm, counts)) / np.cosh(_flat(tracks.eta))
+    return {
+        "d0": np.abs(_flat(tracks.d0)) < selection.d0_max_mm,
+        "z0_sin_theta": np.abs(z0_sin_theta) < selection.z0_sin_theta_max_mm,
+        "pt": _flat(tracks.pt) > selection.pt_min_gev,
+    }
+
+
+def select_tracks(tracks: ak.Array, pv_z_mm: np.ndarray | float, selection: TrackSelection) -> ak.Array:
+    """The tracks of each jet that pass every cut of ``selection``, [n_jets][n_selected]."""
+    passing = np.logical_and.reduce(list(track_selection_cuts(tracks, pv_z_mm, selection).values()))
+    return tracks[ak.unflatten(passing, ak.to_numpy(ak.num(tracks, axis=1)))]
 
 
 def signed_d0_significance(tracks: ak.Array, jets: ak.Array) -> ak.Array:
@@ -244,7 +288,11 @@ def track_jet_btag_features(
     templates: IPTemplates,
     sv_settings: VertexFitSettings | None = None,
 ) -> dict[str, np.ndarray]:
-    """The b-tagging inputs of each track jet as float32 arrays [n_jets] (keys: BTAG_FEATURE_KEYS)."""
+    """The b-tagging inputs of each track jet as float32 arrays [n_jets] (keys: BTAG_FEATURE_KEYS).
+
+    ``tracks`` are the jets' tracks after the b-tagging selection (``select_tracks``); a jet left without tracks gets
+    the defaults (IP2D/IP3D 0, sd0 SD0_MISSING, no vertex).
+    """
     counts = ak.to_numpy(ak.num(tracks, axis=1)).astype(np.int64)
     jet_of_track = np.repeat(np.arange(counts.size), counts)
     sd0 = signed_d0_significance(tracks, jets)

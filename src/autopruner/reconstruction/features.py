@@ -1,7 +1,9 @@
 """From event files to the 39 candidate features: jets, ghost association, truth labels, b-tagging inputs.
 
 One candidate per event: the leading trimmed large-R jet passing the config cuts, with its two leading ghost-associated
-VR track jets. A shard is processed in chunks of CHUNK_EVENTS events so memory stays flat.
+VR track jets. The track jets are clustered from all tracks above ``track_jets.track_pt_min_gev``; their b-tagging
+inputs, like the IP templates, use only the tracks passing ``btag_track_selection`` (``btag_tracks_of_jets``). A shard
+is processed in chunks of CHUNK_EVENTS events so memory stays flat.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from autopruner.reconstruction.large_r_jets import (
     trim,
 )
 from autopruner.reconstruction.substructure import substructure
+from autopruner.reconstruction.vertexing import VertexFitSettings
 from autopruner.reconstruction.vr_jets import cluster_variable_r
 from autopruner.schema import (
     CUTFLOW_STEPS,
@@ -157,6 +160,17 @@ def primary_vertex_z(tracks: Collection) -> np.ndarray:
                                         ak.unflatten(tracks["pt"], tracks.counts))
 
 
+def btag_tracks_of_jets(tracks: Collection, track_jets: TrackJets, jet_rows: np.ndarray, pv_z_mm: np.ndarray,
+                        reco_cfg: Mapping[str, Any]) -> ak.Array:
+    """The tracks of the track jets ``jet_rows`` that pass the b-tagging track selection, [n_rows][n_tracks].
+
+    ``pv_z_mm`` is the reconstructed primary-vertex z of each row. Templates and candidate features both take their
+    tracks from here, so they always see the same selection.
+    """
+    selection = btagging.TrackSelection.from_config(reco_cfg)
+    return btagging.select_tracks(tracks_of_jets(tracks, track_jets, jet_rows), pv_z_mm, selection)
+
+
 def jet_records(track_jets: TrackJets, rows: np.ndarray) -> ak.Array:
     """Track-jet four-vectors (pt, eta, phi, m) for btagging, [n_rows]."""
     return ak.zip({"pt": track_jets.pt[rows], "eta": track_jets.eta[rows], "phi": track_jets.phi[rows],
@@ -248,11 +262,11 @@ def reconstruct_chunk(events: ak.Array, templates: btagging.IPTemplates, reco_cf
     }
     ev, jet, assoc, n_tj, matched = ev[keep], jet[keep], assoc[keep], n_tj[keep], matched[keep]
     lead = _np(assoc[:, :2], np.int64).reshape(-1, 2)
-    columns = _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lead, n_tj, matched)
+    columns = _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lead, n_tj, matched, reco_cfg)
     return columns, cutflow
 
 
-def _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lead, n_tj, matched
+def _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lead, n_tj, matched, reco_cfg
                        ) -> dict[str, np.ndarray]:
     """Output columns of the candidates: events ``ev``, large-R jets ``jet``, track jets ``lead``."""
     if ev.size == 0:
@@ -280,9 +294,10 @@ def _candidate_columns(chunk, jets, trimmed, towers, tj, templates, ev, jet, lea
     out["tj_mass12"] = p4_pt_eta_phi_m(p.px[j1] + p.px[j2], p.py[j1] + p.py[j2], p.pz[j1] + p.pz[j2],
                                        p.e[j1] + p.e[j2])[3]
     rows = lead.reshape(-1)  # tj1, tj2 of candidate 0, then of candidate 1, ...
-    pv_z = primary_vertex_z(chunk.tracks)
-    btag = btagging.track_jet_btag_features(tracks_of_jets(chunk.tracks, tj, rows), jet_records(tj, rows),
-                                            np.repeat(pv_z[ev], 2), templates)
+    pv_z = np.repeat(primary_vertex_z(chunk.tracks)[ev], 2)
+    btag = btagging.track_jet_btag_features(btag_tracks_of_jets(chunk.tracks, tj, rows, pv_z, reco_cfg),
+                                            jet_records(tj, rows), pv_z, templates,
+                                            VertexFitSettings.from_config(reco_cfg))
     for k, tj_rows in ((1, j1), (2, j2)):
         out[f"tj{k}_pt_frac"] = tj.pt[tj_rows] / fj_pt
         out[f"tj{k}_dr_fj"] = delta_r(tj.eta[tj_rows], tj.phi[tj_rows], fj_eta, fj_phi)
@@ -351,7 +366,7 @@ def write_shard_cutflow(path: str | os.PathLike, cutflow: Mapping[str, int]) -> 
 
 def track_jets_for_templates(events_path: str | os.PathLike, reco_cfg: Mapping[str, Any]
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed d0 and z0 significances of the tracks in b- and light-labelled VR track jets, is_b per track.
+    """Signed d0 and z0 significances of the selected tracks in b- and light-labelled VR track jets, is_b per track.
 
     c-labelled jets are left out: the templates contrast b with light.
     """
@@ -363,12 +378,12 @@ def track_jets_for_templates(events_path: str | os.PathLike, reco_cfg: Mapping[s
 
 def template_tracks(events: ak.Array, reco_cfg: Mapping[str, Any]
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sd0, sz0, is_b) of the tracks in the b- and light-labelled VR track jets of ``events``."""
+    """(sd0, sz0, is_b) of the selected tracks (``btag_tracks_of_jets``) in the b- and light-labelled VR track jets."""
     chunk = load_chunk(events, reco_cfg)
     tj = build_track_jets(chunk.tracks, chunk.hadrons, reco_cfg["track_jets"])
     rows = np.flatnonzero((tj.flavour == FLAVOUR_B) | (tj.flavour == 0))
-    tracks, jets = tracks_of_jets(chunk.tracks, tj, rows), jet_records(tj, rows)
     pv_z = primary_vertex_z(chunk.tracks)[tj.event[rows]]
+    tracks, jets = btag_tracks_of_jets(chunk.tracks, tj, rows, pv_z, reco_cfg), jet_records(tj, rows)
     sd0 = _np(ak.flatten(btagging.signed_d0_significance(tracks, jets)))
     sz0 = _np(ak.flatten(btagging.signed_z0_significance(tracks, jets, pv_z)))
     is_b = np.repeat(tj.flavour[rows] == FLAVOUR_B, _np(ak.num(tracks, axis=1), np.int64))

@@ -11,13 +11,18 @@ unit transverse length is (cos(phi), sin(phi), sinh(eta)). For a vertex v = (x, 
 so each iteration is an exact weighted least-squares solve (weights 1/sigma(d0)^2, 1/sigma(z0)^2) with a 3x3 normal
 matrix whose inverse is the vertex covariance. Per jet: select displaced tracks, fit, drop the track whose removal
 lowers the chi2 most while chi2/ndf is too large, stop below ``min_tracks``. A vertex is kept only if it lies downstream
-along the jet and is significantly displaced from the beamline (this is what keeps prompt-only jets vertex-free).
-Everything runs in one numba loop over all jets of a batch.
+along the jet and is significantly displaced from the beamline (this is what keeps prompt-only jets vertex-free), and a
+two-track vertex of opposite charges is rejected when its mass is that of a K0S (pi pi) or a Lambda (p pi, the proton
+on the higher-momentum track): light jets produce such V0 decays at millimetre to centimetre scale, and they are the
+main source of displaced vertices in light jets (ATLAS SV1 vetoes them likewise). Everything runs in one numba
+loop over all jets of a batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import awkward as ak
 import numba
@@ -26,6 +31,9 @@ import numpy as np
 from autopruner.arrays import offsets_from_counts
 
 PION_MASS_GEV = 0.13957039
+PROTON_MASS_GEV = 0.93827209
+K0S_MASS_GEV = 0.497611
+LAMBDA_MASS_GEV = 1.115683
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,14 @@ class VertexFitSettings:
     min_lxy_sig: float = 3.0  # signed L_xy / sigma(L_xy) of an accepted vertex (downstream only)
     max_lxy_mm: float = 100.0  # beyond the inner pixel layers no vertex is reconstructed
     beam_spot_xy_mm: float = 0.015  # transverse primary-vertex spread, added to sigma(L_xy)
+    k0s_window_gev: float = 0.02  # |m(pi pi) - m(K0S)| of a rejected opposite-charge two-track vertex (0: no veto)
+    lambda_window_gev: float = 0.01  # |m(p pi) - m(Lambda)|, proton mass on the higher-momentum track (0: no veto)
+
+    @classmethod
+    def from_config(cls, reco_cfg: Mapping[str, Any]) -> VertexFitSettings:
+        """The default settings with the V0-veto windows of the ``reconstruction`` config section."""
+        veto = reco_cfg["v0_veto"]
+        return cls(k0s_window_gev=float(veto["k0s_window_gev"]), lambda_window_gev=float(veto["lambda_window_gev"]))
 
 
 @dataclass(frozen=True)
@@ -137,8 +153,47 @@ def _fit_one(idx, n, d0, z0, phi, sinh_eta, w_d0, w_z0):
 
 
 @numba.njit(cache=True)
-def _fit_jets(offsets, d0, z0, phi, sinh_eta, w_d0, w_z0, pt, selected, chi2_ndf_max, min_tracks):
-    """Iterative drop-the-worst vertex fit for every jet; returns per-jet arrays and per-track 'in vertex'."""
+def _momentum2(t, pt, sinh_eta):
+    """Squared momentum [GeV^2] of track t: pT^2 cosh^2(eta)."""
+    return pt[t] * pt[t] * (1.0 + sinh_eta[t] * sinh_eta[t])
+
+
+@numba.njit(cache=True)
+def _pair_mass(first, second, mass_first, mass_second, pt, phi, sinh_eta):
+    """Invariant mass [GeV] of tracks ``first`` and ``second`` with the given mass hypotheses."""
+    e = np.sqrt(_momentum2(first, pt, sinh_eta) + mass_first**2) + np.sqrt(
+        _momentum2(second, pt, sinh_eta) + mass_second**2
+    )
+    px = pt[first] * np.cos(phi[first]) + pt[second] * np.cos(phi[second])
+    py = pt[first] * np.sin(phi[first]) + pt[second] * np.sin(phi[second])
+    pz = pt[first] * sinh_eta[first] + pt[second] * sinh_eta[second]
+    return np.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+
+
+@numba.njit(cache=True)
+def _is_v0(first, second, charge, pt, phi, sinh_eta, k0s_window_gev, lambda_window_gev):
+    """True for an opposite-charge track pair at the K0S (pi pi) or Lambda (p pi) mass.
+
+    In a Lambda decay the proton carries the larger momentum whenever the Lambda has more than ~0.3 GeV, so only that
+    assignment is tried: trying both would double the rate at which b-decay track pairs fall into the window.
+    """
+    if charge[first] * charge[second] >= 0:
+        return False
+    if abs(_pair_mass(first, second, PION_MASS_GEV, PION_MASS_GEV, pt, phi, sinh_eta) - K0S_MASS_GEV) < k0s_window_gev:
+        return True
+    higher_first = _momentum2(first, pt, sinh_eta) >= _momentum2(second, pt, sinh_eta)
+    proton, pion = (first, second) if higher_first else (second, first)
+    m_p_pi = _pair_mass(proton, pion, PROTON_MASS_GEV, PION_MASS_GEV, pt, phi, sinh_eta)
+    return abs(m_p_pi - LAMBDA_MASS_GEV) < lambda_window_gev
+
+
+@numba.njit(cache=True)
+def _fit_jets(offsets, d0, z0, phi, sinh_eta, w_d0, w_z0, pt, charge, selected, chi2_ndf_max, min_tracks,
+              k0s_window_gev, lambda_window_gev):
+    """Iterative drop-the-worst vertex fit for every jet; returns per-jet arrays and per-track 'in vertex'.
+
+    A converged two-track vertex that ``_is_v0`` flags leaves the jet without a vertex.
+    """
     n_jets = offsets.size - 1
     fitted = np.zeros(n_jets, dtype=np.bool_)
     position = np.zeros((n_jets, 3))
@@ -164,6 +219,8 @@ def _fit_jets(offsets, d0, z0, phi, sinh_eta, w_d0, w_z0, pt, selected, chi2_ndf
                 break
             dof = 2 * n - 3
             if total <= chi2_ndf_max * dof:
+                if n == 2 and _is_v0(idx[0], idx[1], charge, pt, phi, sinh_eta, k0s_window_gev, lambda_window_gev):
+                    break
                 fitted[j] = True
                 position[j] = pos
                 covariance[j] = cov
@@ -219,13 +276,17 @@ def transverse_decay_length(
 def fit_secondary_vertices(
     tracks: ak.Array, jets: ak.Array, settings: VertexFitSettings | None = None
 ) -> SecondaryVertices:
-    """Fit at most one secondary vertex per jet from its displaced tracks ([n_jets][n_tracks] records)."""
+    """Fit at most one secondary vertex per jet from its displaced tracks ([n_jets][n_tracks] records).
+
+    The records need the fields pt, eta, phi, charge, d0, z0, d0_err and z0_err (charge for the V0 veto).
+    """
     settings = settings or VertexFitSettings()
     counts = ak.to_numpy(ak.num(tracks, axis=1)).astype(np.int64)
     offsets = offsets_from_counts(counts)
     d0, z0 = _flat(tracks.d0), _flat(tracks.z0)
     d0_err, z0_err = _flat(tracks.d0_err), _flat(tracks.z0_err)
     pt, eta, phi = _flat(tracks.pt), _flat(tracks.eta), _flat(tracks.phi)
+    charge = _flat(tracks.charge, np.int64)
     good_err = (d0_err > 0) & (z0_err > 0) & np.isfinite(d0) & np.isfinite(z0)
     with np.errstate(divide="ignore", invalid="ignore"):
         w_d0 = np.where(good_err, 1.0 / d0_err**2, 0.0)
@@ -241,9 +302,12 @@ def fit_secondary_vertices(
         w_d0,
         w_z0,
         pt,
+        charge,
         selected,
         float(settings.chi2_ndf_max),
         int(settings.min_tracks),
+        float(settings.k0s_window_gev),
+        float(settings.lambda_window_gev),
     )
     jet_phi = np.asarray(ak.to_numpy(jets.phi), dtype=np.float64)
     lxy, lxy_err = transverse_decay_length(pos, cov, jet_phi, settings.beam_spot_xy_mm)
