@@ -19,6 +19,7 @@ thread of the process, so it is the CPU cost of finding the network):
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from autopruner.io_utils import write_json
+from autopruner.io_utils import require_file, write_json
 from autopruner.training.pruning import budget_nodes
 from autopruner.training.steps import (
     RETRAIN_STREAM,
@@ -276,7 +277,7 @@ def _write(model: keras.Model, history: Mapping[str, Any], model_out: str, histo
 def run_magnitude(
     dataset: str,
     baseline_model: str,
-    baseline_history: Mapping[str, Any],
+    baseline_history: str,
     budget_percent: int,
     outputs: Mapping[str, str],
     config: Mapping[str, Any],
@@ -292,7 +293,7 @@ def run_magnitude(
         load_model(baseline_model), data, settings, k, MagnitudeSettings.from_config(config["methods"]["magnitude"]),
         tf_seed,
     )
-    baseline_cpu = _history_cpu_s(baseline_history)
+    baseline_cpu = _history_cpu_s(json.loads(require_file(baseline_history).read_text()))
     history |= {"baseline_cpu_time_s": baseline_cpu, "cpu_seconds": baseline_cpu + history["cpu_time_s"]}
     _write(model, history | _identity(budget_percent, seed, k), outputs["model"], outputs["history"])
 
