@@ -17,6 +17,7 @@ include: "workflow/rules/reconstruct.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/methods.smk"
 include: "workflow/rules/hls.smk"
 include: "workflow/rules/validation.smk"
 

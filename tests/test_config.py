@@ -19,7 +19,9 @@ def default_config() -> dict:
     return yaml.safe_load(DEFAULT_CONFIG.read_text())
 
 
-@pytest.mark.parametrize("override", [None, "config/tiny.yaml", "config/full.yaml", "config/pythia.yaml"])
+@pytest.mark.parametrize(
+    "override", [None, "config/tiny.yaml", "config/full.yaml", "config/pythia.yaml", "config/study.yaml"]
+)
 def test_shipped_configs_validate(override):
     config = load_config(*([REPO_ROOT / override] if override else []))
     assert config["generation"]["shards"]["hbb"] >= 1
@@ -77,3 +79,10 @@ def test_snakemake_stops_on_bad_configfile(tmp_path: Path):
     )
     assert result.returncode != 0
     assert "batch_size" in result.stdout + result.stderr
+
+
+def test_study_config_runs_every_method_at_every_budget_with_three_seeds():
+    config = load_config(REPO_ROOT / "config/study.yaml")
+    assert len(config["training"]["seeds"]) >= 3
+    assert set(config["methods"]["budgets"]) == set(config["autopruner"]["budgets"]) >= {2, 5, 10, 20, 30, 50, 70}
+    assert set(config["methods"]["compare"]) == {"magnitude", "uniform", "search"}

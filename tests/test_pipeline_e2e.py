@@ -134,6 +134,31 @@ def test_hls_reports(pipeline_run: Path):
     assert len(rows) == 1 + len(HLS_MODELS)
 
 
+def test_method_comparison_has_one_row_per_method_budget_and_seed(pipeline_run: Path):
+    import csv
+
+    methods = TINY["methods"]
+    ap_budgets = sorted(set(BUDGETS) | set(methods["budgets"]))
+    expected = {("baseline", 100, s) for s in TINY["training"]["seeds"]}
+    for seed in TINY["training"]["seeds"]:
+        expected |= {(m, b, seed) for m in ("autopruner", "autopruner_retrained") for b in ap_budgets}
+        expected |= {(m, b, seed) for m in methods["compare"] for b in methods["budgets"]}
+    with (pipeline_run / "results/methods/comparison.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    keys = [(r["method"], int(r["budget"]), int(r["seed"])) for r in rows]
+    assert len(keys) == len(set(keys)) and set(keys) == expected
+    hidden_total = sum(TINY["training"]["hidden_layers"])
+    for row in rows:
+        assert float(row["cpu_seconds"]) > 0 and 0.5 < float(row["auc"]) <= 1.0
+        if row["method"] != "baseline":  # every method ends with the AutoPruner's node count
+            assert int(row["hidden_nodes"]) == -(-int(row["budget"]) * hidden_total // 100)
+    summary = json.loads((pipeline_run / "results/methods/comparison.json").read_text())
+    assert "smallest_budget_within_1sigma" in summary
+    search = json.loads((pipeline_run / f"results/methods/search/budget{methods['budgets'][0]}/seed{SEED}/"
+                                        "history.json").read_text())
+    assert len(search["trials"]) == methods["search"]["trials"]
+
+
 def test_finished_run_is_up_to_date(pipeline_run: Path):
     assert jobs_to_run(pipeline_run) == {}
 
@@ -151,22 +176,25 @@ def _edit_then_restore(path: Path, old: str, new: str) -> Iterator[None]:
 
 
 UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
-TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking"}
+TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking", "method_magnitude",
+            "method_uniform", "method_search"}
 
 
 def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "bootstrap_replicas: 20", "bootstrap_replicas: 21"):
         jobs = jobs_to_run(pipeline_run)
     # the firmware emulation quotes bootstrap errors too, so it reruns with its summary; nothing else does
-    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "all"}
+    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "method_evaluate",
+                         "comparison", "all"}
     assert jobs["evaluate"] == 1 + 2 * len(BUDGETS)
+    assert jobs["method_evaluate"] == len(TINY["methods"]["compare"]) * len(TINY["methods"]["budgets"])
 
 
 def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "  epochs: 14\n", "  epochs: 15\n"):
         jobs = jobs_to_run(pipeline_run)
     assert {"train_autopruner", "reduce", "retrain", "evaluate", "roc_all", "hls_project"} <= set(jobs)
-    assert not set(jobs) & (UPSTREAM | {"train_baseline"})
+    assert not set(jobs) & (UPSTREAM | {"train_baseline", "method_magnitude", "method_uniform", "method_search"})
     assert jobs["train_autopruner"] == len(BUDGETS)
     assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
 

@@ -156,6 +156,68 @@ def firmware_dir(variant, kind):
     return f"results/hls/{variant}/{kind}"
 
 
+# --- compared methods (methods.smk) --------------------------------------------------------------------------
+
+#: rows of the comparison that the existing rules build: (method, kind of results/seed{S}/budget{B}/{kind}.keras,
+#: the histories whose CPU time adds up to its time to solution)
+AUTOPRUNER_ROWS = [
+    ("autopruner", "pruned", ["history.json"]),
+    ("autopruner_retrained", "retrained", ["history.json", "retrain_history.json"]),
+]
+
+
+def method_dir(method, budget, seed):
+    """The folder of one method's model at one budget and training seed."""
+    return f"results/methods/{method}/budget{budget}/seed{seed}"
+
+
+def method_budgets():
+    """Budgets at which every compared method runs."""
+    return sorted(int(b) for b in config["methods"]["budgets"])
+
+
+def autopruner_comparison_budgets():
+    """The AutoPruner takes part at the comparison's budgets and at its own."""
+    return sorted({*method_budgets(), *(int(b) for b in budgets())})
+
+
+def comparison_entries():
+    """(method, budget, seed, metrics file, history files) of every row of the comparison table."""
+    rows = []
+    for seed in seeds():
+        base = variant_dir(seed, "baseline")
+        rows.append(("baseline", 100, seed, model_file(seed, "baseline", "model", ".metrics.json"),
+                     [f"{base}/history.json"]))
+        for budget in autopruner_comparison_budgets():
+            folder = variant_dir(seed, budget_variant(budget))
+            for method, kind, histories in AUTOPRUNER_ROWS:
+                rows.append((method, budget, seed, model_file(seed, budget_variant(budget), kind, ".metrics.json"),
+                             [f"{folder}/{h}" for h in histories]))
+        for method in config["methods"]["compare"]:
+            for budget in method_budgets():
+                folder = method_dir(method, budget, seed)
+                rows.append((method, budget, seed, f"{folder}/model.metrics.json", [f"{folder}/history.json"]))
+    return rows
+
+
+def comparison_histories():
+    """Every history file of the comparison, once each (a pruned and a retrained row share the AutoPruner's)."""
+    return list(dict.fromkeys(h for entry in comparison_entries() for h in entry[4]))
+
+
+def comparison_params():
+    """Per row of the comparison: method, budget, seed and the indices of its histories in comparison_histories()."""
+    index = {h: i for i, h in enumerate(comparison_histories())}
+    return [{"method": m, "budget": b, "seed": s, "histories": [index[p] for p in h]}
+            for m, b, s, _, h in comparison_entries()]
+
+
+def method_outputs(method):
+    """Model and history of one method job (wildcards budget and seed)."""
+    folder = method_dir(method, "{budget}", "{seed}")
+    return {"model": f"{folder}/model.keras", "history": f"{folder}/history.json"}
+
+
 # --- validation (validation.smk) -----------------------------------------------------------------------------
 
 
@@ -208,4 +270,6 @@ def final_targets():
         "results/plots/features.pdf",
         "results/cutflow.csv",
         f"results/seed{primary_seed()}/feature_ranking.pdf",
+        "results/methods/comparison.csv",
+        "results/methods/comparison.pdf",
     ]

@@ -39,6 +39,10 @@ from keras import ops
 
 GATE_PACKAGE = "autopruner"
 INPUT_GATE_GROUP = "input"
+NODES = "nodes"
+MULTIPLICATIONS = "multiplications"
+#: what a hidden budget counts: open gates, or the expected multiplications of the gated dense chain
+BUDGET_UNITS = (NODES, MULTIPLICATIONS)
 
 
 @keras.saving.register_keras_serializable(package=GATE_PACKAGE)
@@ -124,6 +128,7 @@ class PrunerSettings:
     open_threshold: float = 0.99
     closed_threshold: float = 0.01
     group: str = "all_hidden"
+    budget_unit: str = "nodes"
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> PrunerSettings:
@@ -136,6 +141,10 @@ class PrunerSettings:
             raise ValueError(f"need 0 < closed_threshold < 0.5 < open_threshold < 1, got {self}")
         if self.group not in ("all_hidden", "per_layer"):
             raise ValueError(f"autopruner.group must be all_hidden or per_layer, got {self.group!r}")
+        if self.budget_unit not in BUDGET_UNITS:
+            raise ValueError(f"autopruner.budget_unit must be one of {BUDGET_UNITS}, got {self.budget_unit!r}")
+        if self.budget_unit == MULTIPLICATIONS and self.group != "all_hidden":
+            raise ValueError("autopruner.budget_unit: multiplications needs group: all_hidden (one chain budget)")
         if self.pruner_growth < 1.0 or self.pruner_scale_max < 1.0 or self.budget_tolerance < 0.0:
             raise ValueError(f"need pruner_growth >= 1, pruner_scale_max >= 1, budget_tolerance >= 0: {self}")
         if self.warmup_epochs + self.ramp_epochs + self.anneal_epochs > self.epochs:
@@ -157,11 +166,74 @@ class PrunerSettings:
 
 @dataclass(frozen=True)
 class BudgetGroup:
-    """Gate layers (by name) that share one budget of ``k`` open nodes."""
+    """Gate layers (by name) that share one budget of ``k`` open nodes, or of ``k`` multiplications.
+
+    With ``unit == "multiplications"`` the layers must be consecutive hidden layers of one dense chain with
+    ``n_inputs`` inputs, ``layer_sizes`` nodes per layer and ``n_outputs`` outputs; ``k`` is then the multiplication
+    budget K and the budget term compares the expected multiplications M(sigma) with it (see `chain_multiplications`).
+    """
 
     name: str
     layers: tuple[str, ...]
     k: int
+    unit: str = NODES
+    n_inputs: int = 0
+    n_outputs: int = 1
+    layer_sizes: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.unit not in BUDGET_UNITS:
+            raise ValueError(f"budget group {self.name}: unknown unit {self.unit!r}")
+        if self.unit == MULTIPLICATIONS and (len(self.layer_sizes) != len(self.layers) or self.n_inputs < 1):
+            raise ValueError(f"budget group {self.name}: a multiplication budget needs n_inputs and layer_sizes")
+
+    @property
+    def size(self) -> int:
+        """Number of gates in the group (needs ``layer_sizes``; node groups are sized by their layers)."""
+        return int(sum(self.layer_sizes))
+
+    @property
+    def full_multiplications(self) -> int:
+        """M_full: multiplications of the chain with every gate open."""
+        return int(chain_multiplications(self.layer_sizes, self.n_inputs, self.n_outputs))
+
+    @property
+    def mean_node_cost(self) -> float:
+        """Mean fan-in + fan-out of a hidden node of the full chain: the multiplications one gate is worth."""
+        widths = (self.n_inputs, *self.layer_sizes, self.n_outputs)
+        total = sum(n * (widths[i] + widths[i + 2]) for i, n in enumerate(self.layer_sizes))
+        return float(total) / float(self.size)
+
+    def deviation(self, layer_sums: Sequence[float]) -> float:
+        """(budgeted quantity - k) in gates: open-gate sum minus k, or (M - K) divided by the mean node cost."""
+        if self.unit == NODES:
+            return float(sum(layer_sums)) - float(self.k)
+        m = chain_multiplications(layer_sums, self.n_inputs, self.n_outputs)
+        return (float(m) - float(self.k)) / self.mean_node_cost
+
+
+def chain_multiplications(layer_sums: Sequence[Any], n_inputs: int, n_outputs: int = 1) -> Any:
+    """M = n_in*S_1 + S_1*S_2 + ... + S_L*n_out, the multiplications of a dense chain with S_l nodes in layer l.
+
+    ``layer_sums`` may be integers (live nodes), floats or backend tensors (sums of gate values sigma(w), so M is the
+    expected count and differentiable); the input and output widths are fixed.
+    """
+    total = float(n_inputs) * layer_sums[0]
+    for previous, current in zip(layer_sums[:-1], layer_sums[1:], strict=True):
+        total = total + previous * current
+    return total + layer_sums[-1] * float(n_outputs)
+
+
+def multiplication_budget(budget_percent: int, layer_sizes: Sequence[int], n_inputs: int, n_outputs: int = 1) -> int:
+    """K = ceil(B% * M_full) in integers, M_full the multiplications of the unpruned chain."""
+    full = int(chain_multiplications([int(n) for n in layer_sizes], n_inputs, n_outputs))
+    return -(-int(budget_percent) * full // 100)
+
+
+def cost_budget_term(layer_sums: Sequence[Any], group: BudgetGroup) -> Any:
+    """((M(sigma) - K) / M_full)^2: zero exactly when the expected multiplications equal the budget K."""
+    m = chain_multiplications(layer_sums, group.n_inputs, group.n_outputs)
+    return ops.square((m - float(group.k)) / float(group.full_multiplications))
 
 
 def budget_nodes(budget_percent: int, n_nodes: int) -> int:
@@ -170,9 +242,22 @@ def budget_nodes(budget_percent: int, n_nodes: int) -> int:
 
 
 def hidden_budget_groups(
-    gate_names: Sequence[str], nodes_per_layer: Sequence[int], budget_percent: int, group: str
+    gate_names: Sequence[str],
+    nodes_per_layer: Sequence[int],
+    budget_percent: int,
+    group: str,
+    unit: str = NODES,
+    n_inputs: int = 0,
 ) -> list[BudgetGroup]:
-    """Budget groups for the hidden gates: one over all layers (k of all hidden nodes) or one per layer."""
+    """Budget groups for the hidden gates: one over all layers (k of all hidden nodes) or one per layer.
+
+    With ``unit == "multiplications"`` there is one group over all layers whose budget is
+    K = ceil(B% of the multiplications of the full chain with ``n_inputs`` inputs and one output).
+    """
+    if unit == MULTIPLICATIONS:
+        sizes = tuple(int(n) for n in nodes_per_layer)
+        k = multiplication_budget(budget_percent, sizes, n_inputs)
+        return [BudgetGroup("all_hidden", tuple(gate_names), k, MULTIPLICATIONS, int(n_inputs), 1, sizes)]
     if group == "all_hidden":
         return [BudgetGroup("all_hidden", tuple(gate_names), budget_nodes(budget_percent, sum(nodes_per_layer)))]
     return [
@@ -210,8 +295,9 @@ class AutoPrunerTrainer(keras.Model):
             raise ValueError(f"budget groups name gate layers the network lacks: {missing}")
         for g in self.groups:
             size = sum(gates[name].logit.shape[0] for name in g.layers)
-            if not 0 < g.k < size:
-                raise ValueError(f"budget group {g.name}: need 0 < k < N, got k={g.k}, N={size}")
+            full = g.full_multiplications if g.unit == MULTIPLICATIONS else size
+            if not 0 < g.k < full:
+                raise ValueError(f"budget group {g.name}: need 0 < k < {full}, got k={g.k} ({g.unit})")
         self._gate_layers = [gates[name] for g in self.groups for name in g.layers]
         self.pruner_strength = keras.Variable(0.0, trainable=False, name="pruner_strength")
         self.pruner_scale = keras.Variable(1.0, trainable=False, name="pruner_scale")
@@ -229,13 +315,20 @@ class AutoPrunerTrainer(keras.Model):
         layers = {layer.name: layer for layer in self._gate_layers}
         return ops.concatenate([ops.sigmoid(layers[name].logit) for name in group.layers], axis=0)
 
+    def group_loss(self, group: BudgetGroup) -> Any:
+        """The pruner loss of one group: node count or expected multiplications against its budget."""
+        weights = self.settings.budget_weight, self.settings.binary_weight
+        if group.unit == NODES:
+            return pruner_loss(self.group_gates(group), group.k, *weights)
+        layers = {layer.name: layer for layer in self._gate_layers}
+        sums = [ops.sum(ops.sigmoid(layers[name].logit)) for name in group.layers]
+        return weights[0] * cost_budget_term(sums, group) + weights[1] * binarisation_term(self.group_gates(group))
+
     def pruner_loss(self) -> Any:
         """Sum over groups of the pruner loss, scaled by the schedule's current strength."""
         total = 0.0
         for group in self.groups:
-            total = total + pruner_loss(
-                self.group_gates(group), group.k, self.settings.budget_weight, self.settings.binary_weight
-            )
+            total = total + self.group_loss(group)
         return self.pruner_strength * self.pruner_scale * total
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -298,31 +391,111 @@ def top_k_kept(gate_values: np.ndarray, k: int) -> np.ndarray:
     return kept
 
 
+def _node_costs(kept_per_layer: Sequence[int], n_inputs: int, n_outputs: int) -> list[int]:
+    """Fan-in + fan-out of one live node of each hidden layer: the multiplications it adds to the chain."""
+    widths = (int(n_inputs), *(int(n) for n in kept_per_layer), int(n_outputs))
+    return [widths[i] + widths[i + 2] for i in range(len(kept_per_layer))]
+
+
+def _toggle_candidate(values: Sequence[np.ndarray], kept: Sequence[np.ndarray], close: bool) -> tuple[int, int] | None:
+    """(layer, node) of the least-decided gate to close (lowest open, never a layer's last) or open (highest closed)."""
+    best: tuple[float, int, int] | None = None
+    for layer, (v, k) in enumerate(zip(values, kept, strict=True)):
+        pool = np.flatnonzero(k) if close else np.flatnonzero(~k)
+        if pool.size == 0 or (close and pool.size == 1):
+            continue
+        node = int(pool[np.argmin(v[pool])] if close else pool[np.argmax(v[pool])])
+        key = float(v[node]) if close else -float(v[node])
+        if best is None or key < best[0]:
+            best = (key, layer, node)
+    return None if best is None else (best[1], best[2])
+
+
+def cost_budget_kept(values: Sequence[np.ndarray], group: BudgetGroup) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Kept sets per layer meeting the multiplication budget K to within one node's cost.
+
+    The gates are binarised at 0.5 (every layer keeps at least its highest gate). If M is then further from K than the
+    cost (fan-in + fan-out) of the costliest live node, the least-decided gates are closed one at a time (lowest open
+    gate first) while M > K, or opened (highest closed gate first) while M < K; the last toggle crosses K, so
+    |M - K| ends below the cost of the node toggled last. Accepting any set within one node's cost makes the decision
+    idempotent: the anneal's kept set, once binary, is decided again unchanged at the end of training.
+    """
+    values = [np.asarray(v, dtype=np.float64) for v in values]
+    kept = [v > 0.5 for v in values]
+    for v, k in zip(values, kept, strict=True):
+        if not k.any():
+            k[int(np.argmax(v))] = True
+
+    def multiplications() -> int:
+        return int(chain_multiplications([int(k.sum()) for k in kept], group.n_inputs, group.n_outputs))
+
+    def within_one_node() -> bool:
+        costs = _node_costs([int(k.sum()) for k in kept], group.n_inputs, group.n_outputs)
+        return abs(multiplications() - group.k) <= max(costs)
+
+    start = multiplications()
+    close = start > group.k
+    toggled = 0
+    crossing = not within_one_node()
+    while crossing and ((multiplications() > group.k) if close else (multiplications() < group.k)):
+        candidate = _toggle_candidate(values, kept, close)
+        if candidate is None:
+            break
+        layer, node = candidate
+        kept[layer][node] = not close
+        toggled += 1
+    final = multiplications()
+    costs = _node_costs([int(k.sum()) for k in kept], group.n_inputs, group.n_outputs)
+    info = {
+        "unit": MULTIPLICATIONS,
+        "budget": int(group.k),
+        "multiplications_full": group.full_multiplications,
+        "multiplications_binarised": start,
+        "multiplications": final,
+        "budget_deviation": final - int(group.k),
+        "max_node_cost": int(max(costs)),
+        "gates_toggled_to_meet_budget": toggled,
+    }
+    return kept, info
+
+
+def _group_kept(
+    gate_values: Mapping[str, np.ndarray], group: BudgetGroup
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Kept mask over the group's concatenated gates and the budget facts to record."""
+    if group.unit == NODES:
+        values = np.concatenate([gate_values[name] for name in group.layers])
+        return top_k_kept(values, group.k), {"unit": NODES, "budget": int(group.k)}
+    kept, info = cost_budget_kept([gate_values[name] for name in group.layers], group)
+    return np.concatenate(kept), info
+
+
 def decide_mask(
     gate_values: Mapping[str, np.ndarray], groups: Sequence[BudgetGroup], settings: PrunerSettings
 ) -> MaskResult:
-    """Kept set = top-k gates of every group; record whether kept > open and rejected < closed thresholds."""
+    """Kept set per group (top-k gates, or the multiplication budget met); check the open and closed thresholds."""
     layers: dict[str, dict[str, Any]] = {}
     group_info = []
     all_passed = True
     for group in groups:
         values = np.concatenate([gate_values[name] for name in group.layers])
-        kept = top_k_kept(values, group.k)
+        kept, budget_info = _group_kept(gate_values, group)
         min_kept = float(values[kept].min())
-        max_rejected = float(values[~kept].max())
+        max_rejected = float(values[~kept].max()) if (~kept).any() else 0.0
         passed = min_kept > settings.open_threshold and max_rejected < settings.closed_threshold
         all_passed &= passed
         group_info.append(
             {
                 "name": group.name,
                 "layers": list(group.layers),
-                "k": group.k,
+                "k": int(kept.sum()),
                 "size": int(values.shape[0]),
                 "n_open": int(np.sum(values > settings.open_threshold)),
                 "n_closed": int(np.sum(values < settings.closed_threshold)),
                 "min_kept_gate": min_kept,
                 "max_rejected_gate": max_rejected,
                 "passed": bool(passed),
+                **budget_info,
             }
         )
         start = 0
@@ -430,9 +603,10 @@ class PrunerCallback(keras.callbacks.Callback):
         return np.concatenate([values[name] for name in group.layers])
 
     def budget_met(self, values: Mapping[str, np.ndarray]) -> bool:
-        """Every group's gate sum within ``budget_tolerance`` gates of its k."""
+        """Every group within ``budget_tolerance`` gates of its budget (multiplications: in mean node costs)."""
         return all(
-            abs(self._group_values(values, g).sum() - g.k) <= self.settings.budget_tolerance for g in self.groups
+            abs(g.deviation([float(values[name].sum()) for name in g.layers])) <= self.settings.budget_tolerance
+            for g in self.groups
         )
 
     def _grow_pruner_scale(self, epoch: int, values: Mapping[str, np.ndarray]) -> None:
@@ -483,6 +657,11 @@ class PrunerCallback(keras.callbacks.Callback):
         }
         record["pruner_scale"] = float(self.model.pruner_scale.numpy())
         record["gate_sum"] = {g.name: float(self._group_values(values, g).sum()) for g in self.groups}
+        record["expected_multiplications"] = {
+            g.name: float(chain_multiplications([float(values[n].sum()) for n in g.layers], g.n_inputs, g.n_outputs))
+            for g in self.groups
+            if g.unit == MULTIPLICATIONS
+        }
         for key, value in record.items():
             self.log.setdefault(key, []).append(value)
         if self.anneal_start is None and epoch >= self.settings.warmup_epochs:

@@ -140,9 +140,9 @@ def _train_classifier(
     """Adam + weighted BCE with early stopping on the validation loss (best weights restored)."""
     compile_tagger(model, settings.learning_rate)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     fit = model.fit(epochs=settings.epochs, callbacks=[stop], **_fit_arguments(data, settings))
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     val_loss = [float(v) for v in fit.history["val_loss"]]
     history = {
         "loss": [float(v) for v in fit.history["loss"]],
@@ -152,6 +152,7 @@ def _train_classifier(
         "best_val_loss": float(np.min(val_loss)),
         "hidden_sizes": hidden_sizes_of(model),
         "wall_time_s": wall,
+        "cpu_time_s": cpu,
         "settings": settings.__dict__ | {"hidden_layers": list(settings.hidden_layers)},
     }
     return model, history
@@ -202,20 +203,24 @@ def train_gated(
         groups.append(BudgetGroup(INPUT_GATE_GROUP, (INPUT_GATE,), int(input_features_kept)))
     if hidden_budget_percent is not None:
         names = [gate_name(i) for i in range(1, len(settings.hidden_layers) + 1)]
-        groups += hidden_budget_groups(names, settings.hidden_layers, hidden_budget_percent, pruner.group)
+        groups += hidden_budget_groups(
+            names, settings.hidden_layers, hidden_budget_percent, pruner.group, pruner.budget_unit, data.n_features
+        )
     steps_per_epoch = -(-data.train.x.shape[0] // settings.batch_size)
     trainer = AutoPrunerTrainer(network, groups, pruner, steps_per_epoch=steps_per_epoch)
     compile_tagger(trainer, settings.learning_rate)
     schedule = PrunerCallback(groups, pruner)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     trainer.fit(epochs=pruner.epochs, callbacks=[schedule], **_fit_arguments(data, settings))
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     mask = decide_mask(gate_values(network), groups, pruner)
     history = _gated_history(schedule, mask, wall)
     history |= {
         "seed": int(seed),
         "hidden_budget_percent": hidden_budget_percent,
+        "budget_unit": pruner.budget_unit,
         "input_kept": input_features_kept,
+        "cpu_time_s": cpu,
     }
     require_thresholds(mask)
     apply_hard_mask(network, mask)
@@ -400,7 +405,8 @@ def plot_training(history: Mapping[str, Any], path: str | Path) -> None:
     if len(history["open_gates"]) > 1:
         ax_gates.plot(epochs, total, color="k", drawstyle="steps-mid", label="all")
     for group in history["groups"]:
-        ax_gates.axhline(group["k"], color="grey", ls=":", lw=1)
+        if group.get("unit", "nodes") == "nodes":
+            ax_gates.axhline(group["k"], color="grey", ls=":", lw=1)
     ax_gates.set_ylabel(r"open gates ($\sigma > 0.5$)")
     ax_gates.set_xlabel("epoch")
     for ax in (ax_loss, ax_pruner, ax_gates):
