@@ -125,3 +125,12 @@ def test_random_search_keeps_the_best_trial_and_counts_all_cpu():
     best = min(history["trials"], key=lambda t: t["best_val_loss"])
     assert hidden_sizes_of(model) == best["hidden_sizes"]
     assert history["cpu_time_s"] >= sum(t["cpu_time_s"] for t in history["trials"]) * 0.99
+
+
+def test_layer_normalization_keeps_small_scale_layers_alive():
+    from autopruner.training.methods import layer_normalized
+
+    scores = [np.array([10.0, 20.0, 30.0, 40.0]), np.array([0.1, 0.2, 0.3, 0.4])]
+    kept = lowest_scoring_kept(layer_normalized(scores), 4)
+    assert [k.size for k in kept] == [2, 2]  # raw ranking would leave the second layer one node
+    assert [k.size for k in lowest_scoring_kept(scores, 4)] == [3, 1]

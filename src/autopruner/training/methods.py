@@ -8,8 +8,9 @@ thread of the process, so it is the CPU cost of finding the network):
   (the baseline model itself: same settings and seed) and removes whole hidden neurons in a geometric schedule of
   steps, fine-tuning between steps, until exactly k are left; then it fine-tunes with the full training settings. A
   neuron's score is the L2 norm of its incoming weights times the L2 norm of its outgoing weights (the first layer's
-  incoming weights act on standardized features, so the norms are comparable); the lowest-scoring neurons across all
-  hidden layers go first, never a layer's last one. Its CPU time includes the baseline's training.
+  incoming weights act on standardized features), divided by its layer's mean score; the lowest of these across all
+  hidden layers go first, never a layer's last one (ranking the raw products globally emptied the deepest layers).
+  Its CPU time includes the baseline's training.
 * ``uniform``: k nodes split k/L per layer (the remainder to the first layers), trained from scratch with the seed of
   the AutoPruner's retrained layout, so the pair isolates what the found layout is worth.
 * ``search``: random search over per-layer sizes with the same total k, uniform over the compositions of k into L
@@ -103,6 +104,17 @@ def neuron_scores(model: keras.Model) -> list[np.ndarray]:
     ]
 
 
+def layer_normalized(scores: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each layer's scores divided by their mean, so that neurons compete with their own layer's scale.
+
+    Raw norm products differ between layers by orders of magnitude (fan-in and fan-out sizes, the first layer's
+    standardized inputs); ranked globally, the deepest layers lose nearly every neuron and the network collapses to
+    one node in a layer. Layer-wise normalization (as in Molchanov et al., ICLR 2017, for Taylor scores) compares a
+    neuron with its neighbours instead.
+    """
+    return [s / s.mean() if s.size and s.mean() > 0 else s for s in scores]
+
+
 def lowest_scoring_kept(scores: Sequence[np.ndarray], n_remove: int) -> list[np.ndarray]:
     """Indices kept per layer after removing the ``n_remove`` lowest scores across layers (a layer keeps >= 1)."""
     keep = [np.ones(s.shape[0], dtype=bool) for s in scores]
@@ -155,14 +167,14 @@ def magnitude_prune(
     steps = []
     for step, target in enumerate(schedule, start=1):
         n_remove = sum(hidden_sizes_of(model)) - target
-        model = slice_network(model, lowest_scoring_kept(neuron_scores(model), n_remove))
+        model = slice_network(model, lowest_scoring_kept(layer_normalized(neuron_scores(model)), n_remove))
         last = step == len(schedule)
         model, history = _train_classifier(model, data, settings if last else finetune)
         steps.append({"step": step, "hidden_nodes": target, "hidden_sizes": hidden_sizes_of(model),
                       "epochs_run": history["epochs_run"], "best_val_loss": history["best_val_loss"]})
     history |= {
         "method": "magnitude",
-        "score": "L2 norm of incoming weights x L2 norm of outgoing weights",
+        "score": "L2 norm of incoming weights x L2 norm of outgoing weights, divided by the layer's mean score",
         "schedule": schedule,
         "steps": steps,
         "epochs_total": int(sum(s["epochs_run"] for s in steps)),
