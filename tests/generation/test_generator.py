@@ -97,28 +97,49 @@ def test_higgs_decay_conserves_four_momentum_and_bb_mass_is_mh(hbb_events):
     assert np.all(p["pt"][p["role"] == 1] > 0.999 * GEN["pt_min_gev"])
 
 
-def test_b_hadron_decays_conserve_four_momentum_and_charge():
-    rng = np.random.default_rng(4)
+def _decay_many_b_hadrons(n_per_species: int, seed: int):
+    """Decay n_per_species B-, B0bar, Bs0bar and Lambda_b at rest-ish to boosted momenta; yields (record, had, out)."""
+    rng = np.random.default_rng(seed)
     dp = decay_params(GEN["hadronization"])
+    species = [(-521, -1, 5.27934), (-511, 0, 5.27966), (-531, 0, 5.36692), (5122, 0, 5.61960)]
+    for _ in range(n_per_species):
+        for pdg, charge, mass in species:
+            rec = np.zeros(N_HEAVY_COLS)
+            rec[XM] = mass
+            rec[2] = rng.uniform(10, 300)
+            rec[XE] = np.hypot(rec[2], rec[XM])
+            rec[XPDG], rec[6], rec[XFLAV], rec[XQSIGN], rec[XPARENT] = pdg, charge, 5, 1, -1
+            had, out = decay_numpy(rng, rec, dp)
+            yield rec, had, out
+
+
+def test_b_hadron_decays_conserve_four_momentum_and_charge():
     n_charged = []
-    n_cascade = 0
-    n = 400
-    for _ in range(n):
-        rec = np.zeros(N_HEAVY_COLS)
-        rec[XM] = 5.27934
-        rec[2] = rng.uniform(10, 300)
-        rec[XE] = np.hypot(rec[2], rec[XM])
-        rec[XPDG], rec[6], rec[XFLAV], rec[XQSIGN], rec[XPARENT] = -521, -1, 5, 1, -1
-        had, out = decay_numpy(rng, rec, dp)
+    for rec, had, out in _decay_many_b_hadrons(150, 4):
         for i in range(had.shape[0]):
             daughters = out[out[:, 10] == i, :4].sum(axis=0) + had[had[:, XPARENT] == i, :4].sum(axis=0)
             np.testing.assert_allclose(daughters, had[i, :4], rtol=1e-9, atol=1e-8)
-        assert out[:, 5].sum() == pytest.approx(-1)  # charge of the B- is conserved through the cascade
+        assert out[:, 5].sum() == pytest.approx(rec[6])  # charge is conserved through the cascade
         n_charged.append(np.count_nonzero(out[:, 5]))
-        n_cascade += had.shape[0] > 1
     assert 4.0 < np.mean(n_charged) < 6.5  # ~5 charged per b-hadron decay (CLEO 5.4)
-    frac = GEN["hadronization"]["b_to_c_fraction"]
-    assert abs(n_cascade / n - frac) < 4 * np.sqrt(frac * (1 - frac) / n)
+
+
+def test_b_decays_go_through_charm_and_neutrinos_take_their_share():
+    """b -> c nearly always plus b -> c cbar s: ~1.2 charm hadrons per b decay (PDG; Pythia 8 1.2); e, mu
+    semileptonic ~10.5 % each; neutrinos (B and cascade c semileptonic decays) carry several % of the b energy."""
+    n_charm, two_charm, nu_fraction, semileptonic = [], [], [], []
+    for rec, had, out in _decay_many_b_hadrons(750, 12):
+        c = np.count_nonzero(had[:, XFLAV] == 4)
+        n_charm.append(c)
+        two_charm.append(c >= 2)
+        nu = np.isin(np.abs(out[:, 4]), (12, 14, 16))
+        nu_fraction.append(out[nu, 3].sum() / rec[XE])
+        semileptonic.append(np.any(np.isin(np.abs(out[out[:, 10] == 0, 4]), (11, 13))))
+    assert len(n_charm) == 3000
+    assert np.mean(n_charm) == pytest.approx(1.2, abs=0.1)
+    assert 0.15 < np.mean(two_charm) < 0.3
+    assert 0.17 < np.mean(semileptonic) < 0.25
+    assert 0.05 < np.mean(nu_fraction) < 0.11  # Pythia 8: 0.09
 
 
 def test_b_hadron_decay_lengths_are_exponential_with_mean_betagamma_ctau(hbb_events):
@@ -159,12 +180,23 @@ def test_same_rng_same_events_and_different_rng_different_events():
     assert a.px.shape != c.px.shape or not np.array_equal(a.px, c.px)
 
 
-def test_qcd_heavy_flavour_rates_and_origins():
+def test_qcd_heavy_flavour_from_excitation_and_shower_splittings():
     ev = generate_events(CONFIG, "qcd", 1500, np.random.default_rng(9))
-    role = ev.partons["role"]
-    hard_gluons = np.count_nonzero((role == 0) & (ev.partons["pdgid"] == 21))
-    split_b = np.count_nonzero((role == 3) & (np.abs(ev.partons["pdgid"]) == 5)) / 2
-    rate = GEN["heavy_flavour_splitting"]["g_to_bb"]
-    assert abs(split_b / hard_gluons - rate) < 4 * np.sqrt(rate / hard_gluons)
+    p, h = ev.partons, ev.hadrons
+    hard = p["role"] == 0
+    n_hard = np.count_nonzero(hard)
+    for flavour, key in ((5, "b"), (4, "c")):
+        share = GEN["flavour_excitation"][key] * (1 - GEN["qcd_gluon_fraction"])
+        n_q = np.count_nonzero(hard & (np.abs(p["pdgid"]) == flavour))
+        assert abs(n_q / n_hard - share) < 4 * np.sqrt(share / n_hard)
+    # the shower's g -> Q Qbar makes heavy hadrons in events without a heavy hard parton
+    ev_of_parton = np.repeat(np.arange(ev.particles.n_events), ev.parton_counts)
+    heavy_hard = np.zeros(ev.particles.n_events, bool)
+    heavy_hard[ev_of_parton[hard & (np.abs(p["pdgid"]) >= 4) & (np.abs(p["pdgid"]) <= 5)]] = True
+    ev_of_hadron = np.repeat(np.arange(ev.particles.n_events), ev.hadron_counts)
+    for flavour, low, high in ((5, 0.01, 0.1), (4, 0.04, 0.3)):
+        with_q = np.zeros(ev.particles.n_events, bool)
+        with_q[ev_of_hadron[(h["flavour"] == flavour) & (h["parent"] < 0)]] = True
+        assert low < np.mean(with_q[~heavy_hard]) < high
     origins = np.bincount(ev.particles.origin, minlength=4)
     assert origins[0] > 10 * origins[1] > 0 and origins[2] > 0 and origins[3] > 0

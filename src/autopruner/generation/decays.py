@@ -1,9 +1,12 @@
 """Decays (numba): b- and c-hadrons fly beta*gamma*c*tau and decay at a displaced vertex; pi0 -> gamma gamma.
 
-A b-hadron decays into about five charged particles plus neutrals, a configurable fraction of the time through a
-c-hadron (which flies on and decays at a tertiary vertex), and semileptonically (e or mu plus an invisible neutrino)
-with the configured probability; c-hadrons decay likewise into about 2.5 charged particles. Charge is conserved and
-every decay is an exact N-body decay in the parent rest frame.
+A b-hadron decays like the quark-level b -> c W*: nearly always into a c-hadron (which flies on and decays at a
+tertiary vertex), in about a fifth of the decays into a second, anti-charm hadron (W* -> c-bar s), so that there are
+about 1.2 charm hadrons per b decay, and into about five charged particles in all; the W* gives e nu or mu nu with the
+configured branching fraction per lepton. c-hadrons decay into about 2.5 charged particles, semileptonically c -> s l
+nu. Semileptonic decays are built as heavy hadron -> X W*, W* -> l nu with the V-A lepton angle (the neutrino takes
+its share of the energy); the others are N-body decays in the parent rest frame. Charge and four-momentum are
+conserved exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from autopruner.generation.hadronization import pick
-from autopruner.kinematics import nbody, two_body
+from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     C_HADRONS,
     M_ELECTRON,
@@ -55,6 +58,8 @@ MAX_DAUGHTERS = 24
 KAON_SHARE_IN_DECAYS = 0.2
 PI0_MEAN_B = 1.5  # mean number of pi0 per b-hadron decay (plus those of a cascade c-hadron)
 PI0_MEAN_C = 1.0
+PI0_MEAN_B_SEMILEPTONIC = 0.5  # B -> D(*, **) l nu: the pions of D* and D** decays
+X_MASS_EXCESS_GEV = 0.3  # mean mass of a semileptonic decay's hadronic system above the sum of its hadron masses
 
 KIND_STABLE = 0
 KIND_HEAVY = 1
@@ -66,8 +71,10 @@ class DecayParams(NamedTuple):
 
     b_ctau_mm: float
     c_ctau_mm: float
-    b_to_c_fraction: float
-    semileptonic_fraction: float
+    b_no_open_charm_fraction: float
+    b_to_ccs_fraction: float
+    b_semileptonic_per_lepton: float
+    c_semileptonic_per_lepton: float
 
 
 def decay_params(had_cfg: dict) -> DecayParams:
@@ -75,8 +82,10 @@ def decay_params(had_cfg: dict) -> DecayParams:
     return DecayParams(
         float(had_cfg["b_ctau_mm"]),
         float(had_cfg["c_ctau_mm"]),
-        float(had_cfg["b_to_c_fraction"]),
-        float(had_cfg["semileptonic_fraction"]),
+        float(had_cfg["b_no_open_charm_fraction"]),
+        float(had_cfg["b_to_ccs_fraction"]),
+        float(had_cfg["b_semileptonic_per_lepton"]),
+        float(had_cfg["c_semileptonic_per_lepton"]),
     )
 
 
@@ -129,51 +138,123 @@ def _light_charged(rng, sign):
 
 
 @nb.njit(cache=True)
-def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
-    """Daughter list of a b- (flav 5) or c- (flav 4) hadron; returns the number of daughters.
+def _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign):
+    """Append a charm hadron (sign +1: c quark, -1: c antiquark) drawn from the production mix; returns (k, charge)."""
+    row = C_HADRONS[pick(C_HADRONS, rng.random())]
+    k = _push(d_m, d_pdg, d_q, d_kind, k, row[2], int(row[0]) * sign, row[1] * sign, KIND_HEAVY)
+    return k, row[1] * sign
 
-    The charged multiplicity is the hadron charge's worth of same-sign pions/kaons plus opposite-sign pairs
-    (b: 1 + Bin(3, 1/2) pairs without, Bin(2, 1/2) with a cascade c-hadron; c: Bin(2, 1/2)), one pair fewer in
-    semileptonic decays, plus Poisson pi0s; neutrals are dropped if the daughters would not fit in the mass.
+
+@nb.njit(cache=True)
+def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
+    """Daughter list of a b- (flav 5) or c- (flav 4) hadron; returns (number of daughters, semileptonic).
+
+    b decays follow the quark-level b -> c W*: a charm hadron of the quark's sign except in the small share without
+    open charm (b -> u, charmonium); the W* gives e nu or mu nu (`b_semileptonic_per_lepton` each), c-bar s (a second,
+    anti-charm hadron, `b_to_ccs_fraction`) or light quarks. c decays are c -> s W*, semileptonic with
+    `c_semileptonic_per_lepton` per lepton flavour. A semileptonic decay puts the charged lepton and the neutrino
+    first; the hadrons follow: charm hadrons, the charge-balancing pions/kaons, opposite-sign pairs, then pi0s.
+    Hadronic b decays without a second charm hadron have Bin(2, 1/2) pairs, with one Bin(1, 1/2); semileptonic b
+    decays none (D, D*, D** give a charm hadron plus about one pion); c decays Bin(2, 1/2) pairs hadronically, none
+    semileptonically.
+    Optional pi0s and pairs are dropped until the daughters fit in the parent mass.
     """
     k = 0
-    q_rem = charge
     qs = int(qsign)
-    if flav == 5 and rng.random() < params.b_to_c_fraction:
-        row = C_HADRONS[pick(C_HADRONS, rng.random())]  # b -> c: a charm hadron of the quark's sign
-        k = _push(d_m, d_pdg, d_q, d_kind, k, row[2], int(row[0]) * qs, row[1] * qs, KIND_HEAVY)
-        q_rem -= row[1] * qs
-        n_pairs = rng.binomial(2, 0.5)
-    elif flav == 5:
-        n_pairs = 1 + rng.binomial(3, 0.5)
-    else:
-        n_pairs = rng.binomial(2, 0.5)
-    if rng.random() < params.semileptonic_fraction:
+    u_w = rng.random()
+    p_lep = params.b_semileptonic_per_lepton if flav == 5 else params.c_semileptonic_per_lepton
+    semileptonic = u_w < 2.0 * p_lep
+    q_rem = charge
+    if semileptonic:
         # b -> c l- nubar, c -> s l+ nu (antiquarks conjugate)
         l_sign = -qs if flav == 5 else qs
-        is_mu = rng.random() < 0.5
+        is_mu = u_w < p_lep
         m_l = M_MUON if is_mu else M_ELECTRON
         l_pdg = 13 if is_mu else 11
         k = _push(d_m, d_pdg, d_q, d_kind, k, m_l, -l_pdg * l_sign, float(l_sign), KIND_STABLE)
         k = _push(d_m, d_pdg, d_q, d_kind, k, 0.0, (l_pdg + 1) * l_sign, 0.0, KIND_STABLE)
         q_rem -= l_sign
-        n_pairs = max(0, n_pairs - 1)
+    n_pairs = 0
+    n_pi0_mean = PI0_MEAN_C
+    if flav == 5:
+        n_pi0_mean = PI0_MEAN_B
+        if rng.random() >= params.b_no_open_charm_fraction:
+            k, q_c = _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, qs)  # b -> c
+            q_rem -= q_c
+        ccs = (not semileptonic) and u_w < 2.0 * p_lep + params.b_to_ccs_fraction
+        if ccs:
+            k, q_c = _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, -qs)  # W- -> c-bar s
+            q_rem -= q_c
+            n_pairs = rng.binomial(1, 0.5)
+        elif semileptonic:
+            n_pi0_mean = PI0_MEAN_B_SEMILEPTONIC
+        else:
+            n_pairs = rng.binomial(2, 0.5)
+    elif not semileptonic:
+        n_pairs = rng.binomial(2, 0.5)
+    else:
+        n_pi0_mean = 0.3 * PI0_MEAN_C
     sign = 1 if q_rem > 0 else -1
     for _ in range(int(round(abs(q_rem)))):
         m, pdg = _light_charged(rng, sign)
         k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, float(sign), KIND_STABLE)
+    k_fixed = k
     for _ in range(n_pairs):
         for s in (1, -1):
             m, pdg = _light_charged(rng, s)
             k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, float(s), KIND_STABLE)
-    for _ in range(rng.poisson(PI0_MEAN_B if flav == 5 else PI0_MEAN_C)):
+    for _ in range(rng.poisson(n_pi0_mean)):
         k = _push(d_m, d_pdg, d_q, d_kind, k, M_PI0, 111, 0.0, KIND_PI0)
-    while k < 2:
+    k_min = 3 if semileptonic else 2  # a semileptonic decay needs a hadronic system
+    while k < k_min:
         k = _push(d_m, d_pdg, d_q, d_kind, k, M_PI0, 111, 0.0, KIND_PI0)
     # drop trailing pi0s, then pairs, until the daughters fit (keeps the charge balance)
-    while d_m[:k].sum() > 0.95 * mass and k > 2:
+    while d_m[:k].sum() > 0.95 * mass and k > max(k_min, k_fixed):
         k -= 2 if d_kind[k - 1] != KIND_PI0 else 1
-    return k
+    return k, semileptonic
+
+
+@nb.njit(cache=True)
+def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, mom):
+    """Momenta of a semileptonic decay (lepton, neutrino, hadrons) into mom[:k]: heavy hadron -> X W*, W* -> l nu.
+
+    In the parent rest frame the hadronic system X (daughters 2..k-1; its mass a little above theirs, so that a charm
+    or strange hadron plus pions resembles the D*, D**, K* resonances) and the virtual W recoil isotropically, with
+    q^2 = m(W*)^2 from the free-quark Q -> q l nu spectrum (phase space p* times (M^2 - m_X^2)^2 + q^2 (M^2 + m_X^2) -
+    2 q^4) between the lepton mass and the end point; W* -> l nu is isotropic in the W* rest frame (the V-A
+    forward-backward asymmetry is small after summing over the hadronic states). X decays into its hadrons with
+    `nbody`. Four-momentum is conserved exactly.
+    """
+    m_l = d_m[0]
+    m_x_min = 0.0
+    for j in range(2, k):
+        m_x_min += d_m[j]
+    m_x = m_x_min
+    if k > 3:
+        room = mass - m_l - m_x_min
+        m_x = m_x_min + min(rng.exponential(X_MASS_EXCESS_GEV), 0.5 * room)
+    q_max = mass - m_x
+    m2, mx2 = mass * mass, m_x * m_x
+    w_max = kallen_momentum(mass, m_x, m_l) * ((m2 - mx2) ** 2 + q_max * q_max * (m2 + mx2))
+    while True:
+        q = m_l + (q_max - m_l) * rng.random()
+        q2 = q * q
+        w = kallen_momentum(mass, m_x, q) * ((m2 - mx2) ** 2 + q2 * (m2 + mx2) - 2.0 * q2 * q2)
+        if rng.random() * w_max < w:
+            break
+    c = 2.0 * rng.random() - 1.0
+    xr = two_body(0.0, 0.0, 0.0, mass, mass, m_x, q, c, 2.0 * math.pi * rng.random())
+    c_l = 2.0 * rng.random() - 1.0
+    lr = two_body(xr[4], xr[5], xr[6], xr[7], q, m_l, 0.0, c_l, 2.0 * math.pi * rng.random())
+    bx, by, bz = px / e, py / e, pz / e
+    xx, xy, xz, xe = boost(xr[0], xr[1], xr[2], xr[3], bx, by, bz)
+    lx, ly, lz, le = boost(lr[0], lr[1], lr[2], lr[3], bx, by, bz)
+    mom[0, 0], mom[0, 1], mom[0, 2], mom[0, 3] = lx, ly, lz, le
+    mom[1, 0], mom[1, 1], mom[1, 2], mom[1, 3] = px - xx - lx, py - xy - ly, pz - xz - lz, e - xe - le
+    if k == 3:
+        mom[2, 0], mom[2, 1], mom[2, 2], mom[2, 3] = xx, xy, xz, xe
+    else:
+        nbody(rng, xx, xy, xz, xe, d_m[2:k], mom[2:k])
 
 
 @nb.njit(cache=True)
@@ -198,10 +279,13 @@ def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     while i < n_had:
         flav = int(had[i, XFLAV])
         fly(rng, had, i, params.b_ctau_mm if flav == 5 else params.c_ctau_mm)
-        k = build_daughters(
+        k, semileptonic = build_daughters(
             rng, flav, had[i, XQSIGN], had[i, XCHARGE], had[i, XM], params, d_m, d_pdg, d_q, d_kind
         )
-        nbody(rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], d_m[:k], mom[:k])
+        if semileptonic:
+            semileptonic_momenta(rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], had[i, XM], d_m, k, mom)
+        else:
+            nbody(rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], d_m[:k], mom[:k])
         from_b = flav == 5 or had[i, XPARENT] >= 0
         origin = ORIGIN_B if from_b else ORIGIN_C
         vx, vy, vz = had[i, XDECX], had[i, XDECY], had[i, XDECZ]

@@ -1,4 +1,4 @@
-"""Hard processes at the LHC (toy): g b -> H b with H -> b bbar, and QCD 2 -> 2 with heavy-flavour splittings.
+"""Hard processes at the LHC (toy): g b -> H b with H -> b bbar, and QCD 2 -> 2 (gluons, light, c and b quarks).
 
 Each process fills shower seeds (evolved parton records, see `autopruner.generation.shower`) and truth partons
 (px, py, pz, E, pdgid, role). The hard system recoils against one initial-state-radiation gluon; every outgoing parton's
@@ -19,7 +19,6 @@ from autopruner.kinematics import cos_theta_for_energy_fraction, from_pt_y_phi_m
 ROLE_HARD = 0
 ROLE_HIGGS = 1
 ROLE_HIGGS_B = 2
-ROLE_SPLIT_QUARK = 3
 N_TRUTH_COLS = 6  # px, py, pz, E, pdgid, role
 
 THETA_MAX_HARD = (
@@ -29,7 +28,6 @@ RAPIDITY_SIGMA = 1.2  # width of the hard partons' rapidity distribution at pT >
 ISR_PT_MIN_GEV = 3.0  # the ISR recoil pT is log-uniform in [ISR_PT_MIN_GEV, ISR_PT_MAX_FRACTION * pT_hard]
 ISR_PT_MAX_FRACTION = 0.4
 ISR_RAPIDITY_SIGMA = 2.2
-SPLIT_THETA_MAX = 1.0  # hard-level g -> Q Qbar opening angles are log-uniform in [2 m_Q / E, SPLIT_THETA_MAX]
 
 
 class HardParams(NamedTuple):
@@ -40,15 +38,12 @@ class HardParams(NamedTuple):
     pt_min_gev: float
     pt_spectrum_power: float
     qcd_gluon_fraction: float
-    g_to_bb: float
-    g_to_cc: float
     excitation_b: float
     excitation_c: float
 
 
 def hard_params(gen_cfg: dict) -> HardParams:
     """HardParams from the `generation` config block."""
-    hf = gen_cfg["heavy_flavour_splitting"]
     fe = gen_cfg["flavour_excitation"]
     return HardParams(
         float(gen_cfg["sqrt_s_gev"]),
@@ -56,8 +51,6 @@ def hard_params(gen_cfg: dict) -> HardParams:
         float(gen_cfg["pt_min_gev"]),
         float(gen_cfg["pt_spectrum_power"]),
         float(gen_cfg["qcd_gluon_fraction"]),
-        float(hf["g_to_bb"]),
-        float(hf["g_to_cc"]),
         float(fe["b"]),
         float(fe["c"]),
     )
@@ -126,23 +119,6 @@ def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_thet
 
 
 @nb.njit(cache=True)
-def gluon_splitting_mass(rng, e, m_q):
-    """Mass and quark energy fraction of a hard g -> Q Qbar splitting (P_qg(z), log-uniform opening angle)."""
-    theta_min = 2.0 * m_q / e
-    while True:
-        z = rng.random()
-        if rng.random() > z * z + (1.0 - z) * (1.0 - z):
-            continue
-        zz = z * (1.0 - z)
-        if zz < 0.01:
-            continue
-        theta = theta_min * (SPLIT_THETA_MAX / theta_min) ** rng.random()
-        m2 = m_q * m_q / zz + zz * e * e * theta * theta
-        if m2 < e * e * 0.25:
-            return math.sqrt(m2), z
-
-
-@nb.njit(cache=True)
 def isr_kick(rng, pt_hard):
     """Transverse momentum (kx, ky), rapidity and azimuth of the initial-state radiation recoil gluon."""
     pt = ISR_PT_MIN_GEV * (ISR_PT_MAX_FRACTION * pt_hard / ISR_PT_MIN_GEV) ** rng.random()
@@ -207,34 +183,16 @@ def qcd_flavour(rng, hp):
 
 @nb.njit(cache=True)
 def qcd_event(rng, hp, shower_p, seeds, truth):
-    """QCD 2 -> 2 plus an ISR gluon; hard gluons split to b bbar / c cbar at the configured rates."""
+    """QCD 2 -> 2 plus an ISR gluon; heavy flavour comes from flavour excitation and the shower's g -> Q Qbar."""
     pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi = hard_kinematics(rng, hp, 0.0, 0.0)
     n_s = 0
     n_t = 0
     for k in range(2):
         pt, y, phi = (pt1, y1, phi1) if k == 0 else (pt2, y2, phi2)
         pdg = qcd_flavour(rng, hp)
-        u = rng.random()
-        split_q = 0
-        if pdg == 21 and u < hp.g_to_bb:
-            split_q = 5
-        elif pdg == 21 and u < hp.g_to_bb + hp.g_to_cc:
-            split_q = 4
-        if split_q == 0:
-            n_s = seed_parton(rng, seeds, n_s, pt, y, phi, pdg, shower_p)
-            s = seeds[n_s - 1]
-            n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], pdg, ROLE_HARD)
-            continue
-        e_est = pt * math.cosh(y)
-        m, z = gluon_splitting_mass(rng, e_est, quark_mass(split_q))
-        gx, gy, gz, ge = from_pt_y_phi_m(pt, y, phi, m)
-        n_t = add_truth(truth, n_t, gx, gy, gz, ge, 21, ROLE_HARD)
-        phi_d = 2.0 * math.pi * rng.random()
-        n_s, q = massive_decay_to_seeds(
-            rng, seeds, n_s, gx, gy, gz, ge, m, split_q, -split_q, 0.0, phi_d, z, shower_p
-        )
-        n_t = add_truth(truth, n_t, q[0], q[1], q[2], q[3], split_q, ROLE_SPLIT_QUARK)
-        n_t = add_truth(truth, n_t, q[4], q[5], q[6], q[7], -split_q, ROLE_SPLIT_QUARK)
+        n_s = seed_parton(rng, seeds, n_s, pt, y, phi, pdg, shower_p)
+        s = seeds[n_s - 1]
+        n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], pdg, ROLE_HARD)
     n_s = seed_parton(rng, seeds, n_s, kpt, ky, kphi, 21, shower_p)
     return n_s, n_t
 

@@ -209,7 +209,8 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     prim = np.empty((8192, N_HADRON_COLS))
     heavy = np.empty((256, N_HEAVY_COLS))
     part = np.empty((16384, N_PARTICLE_COLS))
-    all_part = np.empty((N_PARTICLE_COLS, n_events * 220 + 1024))  # one row per field
+    per_event = 220 + int(1.5 * ev_p.ue_mean_particles)  # expected particles per event, so the buffer rarely grows
+    all_part = np.empty((N_PARTICLE_COLS, n_events * per_event + 1024))  # one row per field
     all_truth = np.empty((n_events * 6 + 16, N_TRUTH_COLS))
     all_heavy = np.empty((n_events * 4 + 16, N_HEAVY_COLS))
     n_part_ev = np.empty(n_events, dtype=np.int64)
