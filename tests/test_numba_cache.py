@@ -1,0 +1,26 @@
+"""Compiled kernels are cached per package source, so an edit to any module never reuses stale machine code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import autopruner
+from autopruner.provenance import PACKAGE_ROOT
+
+
+def test_cache_folder_follows_the_source(tmp_path):
+    copy = tmp_path / "autopruner"
+    shutil.copytree(PACKAGE_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = autopruner.numba_cache_dir(copy)
+    assert before == autopruner.numba_cache_dir(copy)  # stable
+    decays = copy / "generation" / "decays.py"
+    decays.write_text(decays.read_text() + "\n# an edit\n")
+    assert autopruner.numba_cache_dir(copy) != before
+
+
+def test_numba_uses_the_source_keyed_folder():
+    import numba
+
+    assert os.environ["NUMBA_CACHE_DIR"] == numba.config.CACHE_DIR
+    assert os.environ["NUMBA_CACHE_DIR"].endswith(autopruner.numba_cache_dir().name)
