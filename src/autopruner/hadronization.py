@@ -174,7 +174,9 @@ def conserve_momentum(had, n0, n1, tx, ty, tz, te):
     """Boost and rescale hadrons had[n0:n1] so that they sum exactly to the four-vector (tx, ty, tz, te).
 
     The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target
-    mass (Newton iteration), and boosted with the target's velocity. Needs target mass > sum of hadron masses.
+    mass (Newton iteration), and boosted with the target's velocity. Needs at least two hadrons and target
+    mass > sum of hadron masses (the generator checks both): a lone hadron has no momentum in its rest frame to
+    rescale. Should the iteration's derivative vanish all the same, it stops instead of dividing by zero.
     """
     sx = sy = sz = se = 0.0
     for i in range(n0, n1):
@@ -197,7 +199,7 @@ def conserve_momentum(had, n0, n1, tx, ty, tz, te):
             ei = math.sqrt(had[i, HM] ** 2 + a * a * q2)
             f += ei
             df += a * q2 / ei
-        if abs(f) < 1e-12 * m_target:
+        if abs(f) < 1e-12 * m_target or df <= 0.0:
             break
         a -= f / df
     for i in range(n0, n1):
