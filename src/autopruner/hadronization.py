@@ -124,7 +124,10 @@ def add_hadron(out, n, rng, e_h, m, pdg, charge, flav, qsign, nx, ny, nz, e1, e2
 def fragment(rng, px, py, pz, e, pdg, params, out, n):
     """Fragment one parton into primary hadrons appended to out[n:]; returns the new count."""
     p = math.sqrt(px * px + py * py + pz * pz)
-    nx, ny, nz = px / p, py / p, pz / p
+    if p > 0.0:
+        nx, ny, nz = px / p, py / p, pz / p
+    else:  # a parton at rest has no direction: fragment along z, as `two_body` does
+        nx, ny, nz = 0.0, 0.0, 1.0
     b = orthonormal_basis(nx, ny, nz)
     e1 = (b[0], b[1], b[2])
     e2 = (b[3], b[4], b[5])
