@@ -125,7 +125,10 @@ def add_hadron(out, n, rng, e_h, m, pdg, charge, flav, qsign, nx, ny, nz, e1, e2
 def fragment(rng, px, py, pz, e, pdg, params, out, n):
     """Fragment one parton into primary hadrons appended to out[n:]; returns the new count."""
     p = math.sqrt(px * px + py * py + pz * pz)
-    nx, ny, nz = px / p, py / p, pz / p
+    if p > 0.0:
+        nx, ny, nz = px / p, py / p, pz / p
+    else:  # a parton at rest has no direction: fragment along z, as `two_body` does
+        nx, ny, nz = 0.0, 0.0, 1.0
     b = orthonormal_basis(nx, ny, nz)
     e1 = (b[0], b[1], b[2])
     e2 = (b[3], b[4], b[5])
@@ -174,8 +177,10 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
 def conserve_momentum(had, n0, n1, tx, ty, tz, te):
     """Boost and rescale hadrons had[n0:n1] so that they sum exactly to the four-vector (tx, ty, tz, te).
 
-    The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target mass
-    (Newton iteration), and boosted with the target's velocity. Needs target mass > sum of hadron masses.
+    The hadrons are boosted to their own rest frame, their momenta scaled so the energies add up to the target
+    mass (Newton iteration), and boosted with the target's velocity. Needs at least two hadrons and target
+    mass > sum of hadron masses (the generator checks both): a lone hadron has no momentum in its rest frame to
+    rescale. Should the iteration's derivative vanish all the same, it stops instead of dividing by zero.
     """
     sx = sy = sz = se = 0.0
     for i in range(n0, n1):
@@ -198,7 +203,7 @@ def conserve_momentum(had, n0, n1, tx, ty, tz, te):
             ei = math.sqrt(had[i, HM] ** 2 + a * a * q2)
             f += ei
             df += a * q2 / ei
-        if abs(f) < 1e-12 * m_target:
+        if abs(f) < 1e-12 * m_target or df <= 0.0:
             break
         a -= f / df
     for i in range(n0, n1):

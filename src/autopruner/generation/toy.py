@@ -55,6 +55,10 @@ from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
 UE_PT_MEAN_GEV = 0.6  # underlying-event particles: pT ~ Exp(mean), uniform in |eta| < UE_ETA_MAX
 UE_ETA_MAX = 5.0
+# A group of showers is rescaled to its seeds once their mass exceeds GROUP_MASS_FACTOR * (sum of the hadron
+# masses) + GROUP_MASS_MARGIN_GEV, so that the hadrons keep momentum to share.
+GROUP_MASS_FACTOR = 1.05
+GROUP_MASS_MARGIN_GEV = 0.5
 
 
 class EventParams(NamedTuple):
@@ -103,15 +107,72 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
 
 
 @nb.njit(cache=True)
-def _fits(prim, h0, h1, tx, ty, tz, te):
-    """Whether hadrons prim[h0:h1] can be rescaled to the four-vector t (its mass exceeds theirs by a margin)."""
-    if h1 <= h0:
+def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
+    """Whether hadrons prim[h0:h1] can be boosted and rescaled to the four-vector t: there are at least two of
+    them and its mass exceeds `factor` times the sum of theirs plus `margin` [GeV].
+
+    A lone hadron is never reachable: in its own rest frame it has no momentum to rescale, so it cannot take
+    on the target's mass (`conserve_momentum` would divide by a zero derivative).
+    """
+    if h1 - h0 < 2:
         return False
     m_sum = 0.0
     for i in range(h0, h1):
         m_sum += prim[i, HM]
     m2 = te * te - tx * tx - ty * ty - tz * tz
-    return m2 > 0.0 and math.sqrt(m2) > 1.05 * m_sum + 0.5
+    return m2 > 0.0 and math.sqrt(m2) > factor * m_sum + margin
+
+
+@nb.njit(cache=True)
+def _fits(prim, h0, h1, tx, ty, tz, te):
+    """Whether hadrons prim[h0:h1] close a group: reachable, with the target mass above theirs by a
+    margin."""
+    return _reachable(prim, h0, h1, tx, ty, tz, te, GROUP_MASS_FACTOR, GROUP_MASS_MARGIN_GEV)
+
+
+@nb.njit(cache=True)
+def hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim):
+    """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
+
+    Consecutive showers form a group until their hadrons fit the summed four-momentum of their seeds
+    (`_fits`); each group is then boosted and rescaled to that sum. Hadrons of trailing showers that close no
+    group join the previous group, or, where there is none or it cannot reach the joint four-momentum, the
+    whole event. The hadrons then sum exactly to the seeds unless even the whole event cannot be reached.
+    """
+    n_fin = 0
+    n_prim = 0
+    g_start = 0  # first hadron of the group of showers whose four-momentum is being collected
+    gx = gy = gz = ge = 0.0
+    prev_start = -1  # last group already made to conserve four-momentum
+    px_ = py_ = pz_ = pe_ = 0.0
+    ax = ay = az = ae = 0.0  # all seeds of the event
+    for s in range(n_seeds):
+        f0 = n_fin
+        n_fin = shower(rng, seeds[s], sp, fin, n_fin)
+        for j in range(f0, n_fin):
+            n_prim = fragment(
+                rng, fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], int(fin[j, 4]), had_p, prim, n_prim
+            )
+        gx += seeds[s, 0]
+        gy += seeds[s, 1]
+        gz += seeds[s, 2]
+        ge += seeds[s, 3]
+        ax += seeds[s, 0]
+        ay += seeds[s, 1]
+        az += seeds[s, 2]
+        ae += seeds[s, 3]
+        if _fits(prim, g_start, n_prim, gx, gy, gz, ge):
+            conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
+            prev_start, px_, py_, pz_, pe_ = g_start, gx, gy, gz, ge
+            g_start = n_prim
+            gx = gy = gz = ge = 0.0
+    if n_prim > g_start:  # hadrons of trailing showers that closed no group
+        px_, py_, pz_, pe_ = px_ + gx, py_ + gy, pz_ + gz, pe_ + ge
+        if prev_start >= 0 and _reachable(prim, prev_start, n_prim, px_, py_, pz_, pe_, 1.0, 0.0):
+            conserve_momentum(prim, prev_start, n_prim, px_, py_, pz_, pe_)  # join the previous group
+        elif _reachable(prim, 0, n_prim, ax, ay, az, ae, 1.0, 0.0):
+            conserve_momentum(prim, 0, n_prim, ax, ay, az, ae)  # or the whole event
+    return n_prim
 
 
 @nb.njit(cache=True)
@@ -124,32 +185,7 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, pr
         n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth)
     else:
         n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth)
-    n_fin = 0
-    n_prim = 0
-    g_start = 0  # first hadron of the group of showers whose four-momentum is being collected
-    gx = gy = gz = ge = 0.0
-    prev_start = -1  # last group already made to conserve four-momentum
-    px_ = py_ = pz_ = pe_ = 0.0
-    for s in range(n_seeds):
-        f0 = n_fin
-        n_fin = shower(rng, seeds[s], sp, fin, n_fin)
-        for j in range(f0, n_fin):
-            n_prim = fragment(
-                rng, fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], int(fin[j, 4]), had_p, prim, n_prim
-            )
-        gx += seeds[s, 0]
-        gy += seeds[s, 1]
-        gz += seeds[s, 2]
-        ge += seeds[s, 3]
-        if _fits(prim, g_start, n_prim, gx, gy, gz, ge):
-            conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
-            prev_start, px_, py_, pz_, pe_ = g_start, gx, gy, gz, ge
-            g_start = n_prim
-            gx = gy = gz = ge = 0.0
-    if n_prim > g_start and prev_start >= 0:  # leftover light showers join the previous group
-        conserve_momentum(prim, prev_start, n_prim, px_ + gx, py_ + gy, pz_ + gz, pe_ + ge)
-    elif n_prim > g_start and _fits(prim, g_start, n_prim, gx, gy, gz, ge):
-        conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
+    n_prim = hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim)
     n_heavy = 0
     n_part = 0
     for j in range(n_prim):
