@@ -44,8 +44,11 @@ RESOURCES = yaml.safe_load((Path(workflow.current_basedir).parent / "resources.y
 
 
 def resource(rule_name, key):
-    """Measured memory (``mem_mb``) or wall time (``runtime``, minutes) of one job of a rule (resources.yaml)."""
-    return int(RESOURCES[rule_name][key])
+    """Measured memory (``mem_mb``) or wall time (``runtime``, minutes) of one job of a rule (resources.yaml), times
+    the attempt: a batch job killed for memory or time (Slurm, HTCondor) is resubmitted by ``--retries`` with twice,
+    then three times as much. The first attempt, and so every local run, gets the measured number."""
+    measured = int(RESOURCES[rule_name][key])
+    return lambda wildcards, attempt: measured * attempt
 
 
 def tf_threads():
