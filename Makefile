@@ -6,7 +6,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 CONFIG ?= config/config.yaml
 
-.PHONY: run test unit lint bench validate dag report resources clean
+.PHONY: run test unit lint bench validate dag report resources profiles clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ report: $(VENV)/.installed-test
 ## resources: memory and wall time per rule from the benchmark files of the last run (for workflow/resources.yaml)
 resources: $(VENV)/.installed-test
 	$(BIN)/python -m autopruner.resources logs/benchmarks
+
+## profiles: the HTCondor profile's memory requests from workflow/resources.yaml (the plugin reads no mem_mb)
+profiles: $(VENV)/.installed-test
+	$(BIN)/python -m autopruner.resources --htcondor profiles/htcondor/config.yaml
 
 clean:
 	rm -rf data results logs .snakemake

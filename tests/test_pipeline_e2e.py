@@ -129,9 +129,21 @@ def test_hls_reports(pipeline_run: Path):
         assert report["source"] == "estimate"  # no vendor HLS tool here: the report must say so
         assert keys <= set(report)
         emulation = json.loads((pipeline_run / f"results/hls/{model}/emulation.json").read_text())
-        assert emulation
+        assert emulation["input_quantization"]["auc_cost"] < 0.01
+        quantization = json.loads((pipeline_run / f"results/hls/{model}/project/input_quantization.json").read_text())
+        assert len(quantization["features"]) == 39
+        # every network has a DA design, checked bit for bit on every emulated candidate
+        da_report = json.loads((pipeline_run / f"results/hls/{model}/da_report.json").read_text())
+        assert da_report["source"].startswith("da4ml ") and da_report["source"].endswith(" estimate")
+        assert da_report["LUT"] > 0 and da_report["DSP"] == 0 and da_report["latency_cycles"] >= 1
+        assert (pipeline_run / f"results/hls/{model}/rtl/src/{da_report['top']}.v").is_file()
+        check = json.loads((pipeline_run / f"results/hls/{model}/da_emulation.json").read_text())["bit_exact_check"]
+        assert check["bit_exact"] and check["n_bit_exact"] == check["n_candidates"] == emulation["n_candidates"]
+        synth = json.loads((pipeline_run / f"results/hls/{model}/yosys_report.json").read_text())
+        assert synth["status"] in ("done", "skipped")
+        assert (synth["source"] or "yosys ").startswith("yosys ")
     rows = (pipeline_run / "results/hls_summary.csv").read_text().splitlines()
-    assert len(rows) == 1 + len(HLS_MODELS)
+    assert len(rows) == 1 + 3 * len(HLS_MODELS)
 
 
 def test_method_comparison_has_one_row_per_method_budget_and_seed(pipeline_run: Path):
@@ -184,8 +196,8 @@ def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "bootstrap_replicas: 20", "bootstrap_replicas: 21"):
         jobs = jobs_to_run(pipeline_run)
     # the firmware emulation quotes bootstrap errors too, so it reruns with its summary; nothing else does
-    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "hls_summary", "method_evaluate",
-                         "comparison", "all"}
+    assert set(jobs) == {"evaluate", "roc_budget", "roc_all", "hls_emulate", "da_verify", "hls_summary",
+                         "method_evaluate", "comparison", "all"}
     assert jobs["evaluate"] == 1 + 2 * len(BUDGETS)
     assert jobs["method_evaluate"] == len(TINY["methods"]["compare"]) * len(TINY["methods"]["budgets"])
 

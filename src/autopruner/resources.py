@@ -52,9 +52,40 @@ def suggest(jobs: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+#: rules whose batch jobs hold event files (HTCondor disk per shard, MB)
+SHARD_DISK_MB = {"generate": 1500, "reconstruct": 1500}
+
+
+def htcondor_set_resources(resources: dict[str, dict[str, int]]) -> str:
+    """The ``set-resources`` block of profiles/htcondor/config.yaml: the plugin reads no mem_mb, so each rule's
+    ``htcondor_request_mem_mb`` repeats workflow/resources.yaml's mem_mb (times the attempt)."""
+    lines = ["set-resources:"]
+    for rule, entry in resources.items():
+        disk = f", htcondor_request_disk_mb: {SHARD_DISK_MB[rule]}" if rule in SHARD_DISK_MB else ""
+        lines.append(f'  {rule}: {{htcondor_request_mem_mb: "{int(entry["mem_mb"])} * attempt"{disk}}}')
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_htcondor_profile(resources_yaml: str | Path, profile_yaml: str | Path) -> None:
+    """Replace the profile's ``set-resources`` block (the last top-level block) by one made from resources.yaml."""
+    import yaml
+
+    resources = yaml.safe_load(Path(resources_yaml).read_text())
+    text = Path(profile_yaml).read_text()
+    head, _, tail = text.partition("set-resources:\n")
+    rest = tail.splitlines(keepends=True)
+    while rest and rest[0].startswith("  "):
+        rest.pop(0)
+    Path(profile_yaml).write_text(head + htcondor_set_resources(resources) + "".join(rest))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Print one line per rule: measurements and the suggested ``{mem_mb, runtime}``."""
+    """Print one line per rule: measurements and the suggested ``{mem_mb, runtime}``; with ``--htcondor PROFILE``
+    rewrite that profile's memory requests from workflow/resources.yaml instead."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--htcondor"]:
+        rewrite_htcondor_profile("workflow/resources.yaml", args[1])
+        return
     root = args[0] if args else "logs/benchmarks"
     for rule, jobs in sorted(read_benchmarks(root).items()):
         s = suggest(jobs)

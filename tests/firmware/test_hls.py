@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from autopruner.firmware import synthesis
+from autopruner.firmware.inputs import quantize_inputs
 from autopruner.training.network import DenseStage, apply_chain, fold_model, nonzero_products, to_keras
 
 keras = pytest.importorskip("keras")
@@ -94,21 +95,26 @@ def test_emulation_agrees_with_keras_within_the_resolution(tmp_path):
             "reuse_factor": 1,
             "layer_overrides": {},
         },
+        "firmware": {"input_frac_bits": 8},
     }
-    firmware.make_project(model, np.abs(X).max(axis=0), cfg, tmp_path / "project")
+    firmware.make_project(model, X.min(axis=0), X.max(axis=0), cfg, tmp_path / "project")
     folded, hls_config, _ = firmware.load_project(tmp_path / "project")
     assert "AP_SAT" in hls_config["LayerName"]["features"]["Precision"]["result"]
+    # the scaled first layer needs no wider weights than the default type
+    assert hls_config["LayerName"]["dense_0"]["Precision"]["weight"] == "ap_fixed<16,6>"
+    formats = firmware.load_input_formats(tmp_path / "project")
     x_test = X[:300]
+    u_test = quantize_inputs(x_test, formats)
     reference = model.predict(x_test, verbose=0).ravel()
     fixed, timings = firmware.compile_and_predict(
-        folded, hls_config, cfg["hls4ml"], x_test, tmp_path / "build"
+        folded, hls_config, cfg["hls4ml"], u_test, tmp_path / "build"
     )
     # resolution: 2^-10 per stored value, the sigmoid table (1024 entries over [-8, 8], slope ≤ 1/4) adds
-    # 1/256
-    tolerance = 8 * 2.0**-10 + 0.25 * 16 / 1024
+    # 1/256, the inputs' 2^-8 (in units of ~σ) add a few 2^-10
+    tolerance = 12 * 2.0**-10 + 0.25 * 16 / 1024
     assert np.max(np.abs(fixed - reference)) < tolerance
     coarse, _ = firmware.compile_and_predict(
-        folded, hls_config, cfg["hls4ml"], x_test, tmp_path / "b6", precision="ap_fixed<6,3>"
+        folded, hls_config, cfg["hls4ml"], u_test, tmp_path / "b6", precision="ap_fixed<6,3>"
     )
     assert np.max(np.abs(coarse - reference)) > np.max(np.abs(fixed - reference))
     assert timings["compile_s"] > 0

@@ -1,5 +1,7 @@
-# Firmware of the primary seed's networks: hls4ml projects, bit-accurate emulation, synthesis reports (vendor tool
-# or a marked estimate) and the resource/latency trade-off. Everything lands in results/hls/{variant}/{kind}/.
+# Firmware of the primary seed's networks: hls4ml projects with quantized, scaled inputs, bit-accurate emulation,
+# synthesis reports (vendor tool or a marked estimate), distributed-arithmetic designs (da4ml Verilog, checked bit for
+# bit), Yosys synthesis of the small ones, and the resource/latency trade-off. Everything lands in
+# results/hls/{variant}/{kind}/.
 
 FIRMWARE_KEYS = ("seed", "hls4ml", "evaluation")
 
@@ -16,7 +18,7 @@ rule hls_project:
     output:
         directory(f"{firmware_dir('{variant}', '{kind}')}/project"),
     params:
-        config=cfg("hls4ml", "autopruner.closed_threshold"),
+        config=cfg("hls4ml", "autopruner.closed_threshold", "firmware.input_frac_bits"),
         code=code("firmware.hls"),
     log:
         "logs/hls/{variant}/{kind}/project.log",
@@ -75,11 +77,84 @@ rule hls_synth:
         "../scripts/hls_synth.py"
 
 
+rule da_rtl:
+    """da4ml trace of the project's fixed-point network: pipelined Verilog in rtl/ and da4ml's cost estimate."""
+    input:
+        project=f"{firmware_dir('{variant}', '{kind}')}/project",
+    output:
+        rtl=directory(f"{firmware_dir('{variant}', '{kind}')}/rtl"),
+        report=f"{firmware_dir('{variant}', '{kind}')}/da_report.json",
+    params:
+        config=cfg("firmware.da", "hls4ml.part", "hls4ml.clock_period_ns"),
+        code=code("firmware.da"),
+    log:
+        "logs/hls/{variant}/{kind}/da_rtl.log",
+    benchmark:
+        "logs/benchmarks/da_rtl/{variant}/{kind}.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("da_rtl", "mem_mb"),
+        runtime=resource("da_rtl", "runtime"),
+    script:
+        "../scripts/da_rtl.py"
+
+
+rule da_verify:
+    """The DA design on the emulated test candidates: bit-exact against the int64 emulation, AUC and rejection."""
+    input:
+        rtl=f"{firmware_dir('{variant}', '{kind}')}/rtl",
+        project=f"{firmware_dir('{variant}', '{kind}')}/project",
+        dataset=DATASET,
+    output:
+        f"{firmware_dir('{variant}', '{kind}')}/da_emulation.json",
+    params:
+        config=cfg("seed", "evaluation", "hls4ml.emulation_max_candidates"),
+        code=code("firmware.da"),
+    log:
+        "logs/hls/{variant}/{kind}/da_verify.log",
+    benchmark:
+        "logs/benchmarks/da_verify/{variant}/{kind}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("da_verify", "mem_mb"),
+        runtime=resource("da_verify", "runtime"),
+    script:
+        "../scripts/da_verify.py"
+
+
+rule yosys_synth:
+    """Yosys synth_xilinx of a DA design below firmware.yosys_max_cost with the configured tool, else a skipped
+    report that says why."""
+    input:
+        rtl=f"{firmware_dir('{variant}', '{kind}')}/rtl",
+        report=f"{firmware_dir('{variant}', '{kind}')}/da_report.json",
+    output:
+        f"{firmware_dir('{variant}', '{kind}')}/yosys_report.json",
+    params:
+        config=cfg("firmware.synthesis_tool", "firmware.yosys_max_cost", "firmware.yosys_family",
+                   "firmware.yosys_timeout_s", "hls4ml.clock_period_ns"),
+        code=code("firmware.yosys"),
+    log:
+        "logs/hls/{variant}/{kind}/yosys.log",
+    benchmark:
+        "logs/benchmarks/yosys_synth/{variant}/{kind}.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("yosys_synth", "mem_mb"),
+        runtime=resource("yosys_synth", "runtime"),
+    script:
+        "../scripts/yosys_synth.py"
+
+
 rule hls_summary:
-    """Resources and latency against the budget, beside the rejection at 50 % signal efficiency."""
+    """Per model and implementation (hls4ml, DA da4ml estimate, DA Yosys): resources and latency beside the
+    emulated rejection at 50 % signal efficiency."""
     input:
         reports=[f"{firmware_dir(v, k)}/synthesis_report.json" for v, k in firmware_models()],
         emulations=[f"{firmware_dir(v, k)}/emulation.json" for v, k in firmware_models()],
+        da_reports=[f"{firmware_dir(v, k)}/da_report.json" for v, k in firmware_models()],
+        da_emulations=[f"{firmware_dir(v, k)}/da_emulation.json" for v, k in firmware_models()],
+        yosys_reports=[f"{firmware_dir(v, k)}/yosys_report.json" for v, k in firmware_models()],
     output:
         csv="results/hls_summary.csv",
         pdf=report("results/hls_summary.pdf", caption="../report/hls_summary.rst", category="Firmware",

@@ -5,8 +5,9 @@ from autopruner.joblog import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]) as log:
-    rows = make_hls_summary(entries_from_models(sm.params.models, sm.input.reports, sm.input.emulations),
-                            sm.output.csv, sm.output.pdf)
+    files = {key: sm.input[key] for key in ("reports", "emulations", "da_reports", "da_emulations", "yosys_reports")}
+    rows = make_hls_summary(entries_from_models(sm.params.models, files), sm.output.csv, sm.output.pdf)
     for row in rows:
-        log.info("%s: DSP %s, LUT %s, FF %s, %s ns (%s)", row["model"], row["DSP"], row["LUT"], row["FF"],
-                 row["latency_ns"], row["source"])
+        log.info("%s %s (%s): LUT %s, FF %s, DSP %s, %s ns, rejection %s", row["model"], row["implementation"],
+                 row["source"] or row["reason"], row["LUT"], row["FF"], row["DSP"], row["latency_ns"],
+                 row["rejection_50_firmware"])

@@ -1,9 +1,12 @@
 """hls4ml firmware projects of the taggers, and their bit-accurate fixed-point emulation.
 
-The firmware consumes the raw features: the model's Normalization is folded into the first Dense
-(`autopruner.training.network`), and hls4ml converts the resulting Dense-only Keras model. Folding moves the feature
-scales into the first layer, so that layer and the input get their own fixed-point types (`first_layer_precision`): the
-default type (``ap_fixed<16,6>``) cannot hold a raw p_T of 2 TeV nor resolve a weight divided by it.
+The firmware reads quantized, scaled features (`autopruner.firmware.inputs`): feature j as u_j = x_j·2^−p_j in its
+own fixed-point format sized from its training range. The model's Normalization is folded into the first Dense
+(`autopruner.training.network`) and the power-of-two scales into its rows, so the first layer's weights are of the
+order of the trained ones and take the default weight type; only its bias (which absorbs −μ/σ·W) gets the integer
+bits it needs (`first_layer_precision`). hls4ml has one input type for all features, so the project's input type
+is the union of the per-feature formats, and the candidates are quantized to their own formats before they enter it.
+The project folder holds ``input_quantization.json``, the per-feature document of those formats.
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from typing import Any
 import numpy as np
 
 from autopruner.evaluation import metrics, roc_plots
+from autopruner.firmware.fixed import FixedNetwork, build_network
+from autopruner.firmware.inputs import (
+    InputFormat,
+    formats_from_json,
+    formats_to_json,
+    input_formats,
+    quantize_inputs,
+    scale_first_layer,
+    to_firmware_units,
+    union_type,
+)
 from autopruner.io_utils import CorruptInputError, require_file, write_json
 from autopruner.plotting import hep_style, plt, save_pages
 from autopruner.training.network import fold_model, to_keras
@@ -31,6 +45,7 @@ from autopruner.training.tagger import load_model
 EMULATION_STREAM = 6
 FOLDED_MODEL = "folded.keras"
 HLS_CONFIG = "hls_config.json"
+INPUT_QUANTIZATION = "input_quantization.json"
 _FIXED = re.compile(r"^(?:ap_)?fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,.*)?>$")
 
 
@@ -48,37 +63,22 @@ def _int_bits_for(max_abs: float) -> int:
 
 
 def first_layer_precision(
-    mean: np.ndarray,
-    std: np.ndarray,
-    x_abs_max: np.ndarray,
-    kernel: np.ndarray,
-    bias: np.ndarray,
-    default: str,
+    formats: list[InputFormat], kernel: np.ndarray, bias: np.ndarray, default: str
 ) -> dict[str, dict[str, str]]:
-    """Fixed-point types of the raw input and of the folded first Dense that keep the default type's resolution.
+    """Fixed-point types of the input and of the folded, scaled first Dense.
 
-    With the default ``ap_fixed<W,I>`` (F = W − I fractional bits) applied to standardized inputs z = (x − μ)/σ:
-    * input: integer bits for max|x|, fractional bits F + ⌈log2(1/σ_min)⌉ so that δx/σ ≤ 2^−F for every feature;
-      rounding and saturation (an outlier clips instead of wrapping around);
-    * weights W/σ: integer bits for max|W/σ|, fractional bits F + ⌈log2 max|x|⌉: a weight rounding δ multiplies the raw
-      x, so δ·max|x| must stay at the default resolution 2^−F (the folded bias −Σ μ/σ·W cancels the large x·W/σ, so the
-      rounding is not diluted). This costs bits: the price of consuming raw features;
-    * bias: integer bits for max|b'|, F fractional bits.
+    * input: the union of the per-feature formats (every feature's values are exact in it), rounding and saturation;
+    * weights W·2^p/σ: the default type, with more integer bits only if a weight would not fit;
+    * bias b − (μ/σ)·W: integer bits for max|b'|, the default fractional bits.
     """
     width, integer = parse_fixed(default)
     frac = width - integer
-    live = np.any(kernel != 0.0, axis=1)
-    sigma_min = float(np.min(std[live])) if live.any() else 1.0
-    x_max = float(np.max(x_abs_max[live])) if live.any() else 1.0
-    in_int = max(integer, _int_bits_for(float(np.max(x_abs_max))))
-    in_frac = frac + max(0, math.ceil(math.log2(1.0 / sigma_min)))
-    w_int = _int_bits_for(float(np.max(np.abs(kernel))))
-    w_frac = frac + max(0, math.ceil(math.log2(x_max)))
+    w_int = max(integer, _int_bits_for(float(np.max(np.abs(kernel)))))
     b_int = max(integer, _int_bits_for(float(np.max(np.abs(bias)))))
     return {
-        "input": {"result": f"ap_fixed<{in_int + in_frac},{in_int},AP_RND_CONV,AP_SAT>"},
+        "input": {"result": union_type(formats)},
         "dense_0": {
-            "weight": f"ap_fixed<{w_int + w_frac},{w_int}>",
+            "weight": f"ap_fixed<{w_int + frac},{w_int}>",
             "bias": f"ap_fixed<{b_int + frac},{b_int}>",
         },
     }
@@ -143,13 +143,20 @@ def convert(keras_model, hls_config: dict, hls_cfg: dict[str, Any], output_dir: 
     return hls_model
 
 
-def feature_abs_max(dataset_path: str | os.PathLike) -> np.ndarray:
-    """Largest |x| of every feature on the training split (sets the firmware input range)."""
+def feature_range(dataset_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) of every feature on the training split (sets the firmware input formats)."""
     from autopruner.dataset.merge import load_split
     from autopruner.schema import FEATURE_NAMES
 
     X, _, _ = load_split(str(require_file(dataset_path)), "train", FEATURE_NAMES)
-    return np.max(np.abs(X), axis=0).astype(np.float64)
+    return np.min(X, axis=0).astype(np.float64), np.max(X, axis=0).astype(np.float64)
+
+
+def feature_names(n_features: int) -> list[str]:
+    """The schema's feature names when the network reads all of them, else x0, x1... (hand-built test nets)."""
+    from autopruner.schema import FEATURE_NAMES
+
+    return list(FEATURE_NAMES) if n_features == len(FEATURE_NAMES) else [f"x{j}" for j in range(n_features)]
 
 
 def normalization_stats(model) -> tuple[np.ndarray, np.ndarray]:
@@ -167,17 +174,22 @@ def normalization_stats(model) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(n_in), np.ones(n_in)
 
 
-def make_project(model, x_abs_max: np.ndarray, cfg: dict[str, Any], project_dir: str | os.PathLike) -> dict:
-    """Fold, configure and write the hls4ml project of an in-memory tagger; returns step timings in seconds."""
+def make_project(
+    model, x_min: np.ndarray, x_max: np.ndarray, cfg: dict[str, Any], project_dir: str | os.PathLike
+) -> dict:
+    """Fold, scale, configure and write the hls4ml project of an in-memory tagger; step timings in seconds."""
     hls_cfg = cfg["hls4ml"]
     timings = {}
     t0 = time.perf_counter()
-    stages = fold_model(model, closed_threshold=float(cfg["autopruner"]["closed_threshold"]))
-    folded = to_keras(stages)
     mean, std = normalization_stats(model)
-    first = first_layer_precision(
-        mean, std, x_abs_max, stages[0].kernel, stages[0].bias, hls_cfg["precision"]
+    formats = input_formats(
+        feature_names(len(mean)), mean, std, x_min, x_max, int(cfg["firmware"]["input_frac_bits"])
     )
+    stages = scale_first_layer(
+        fold_model(model, closed_threshold=float(cfg["autopruner"]["closed_threshold"])), formats
+    )
+    folded = to_keras(stages)
+    first = first_layer_precision(formats, stages[0].kernel, stages[0].bias, hls_cfg["precision"])
     hls_config = build_hls_config(folded, hls_cfg, first)
     timings["fold_s"] = time.perf_counter() - t0
     project = Path(project_dir)
@@ -192,6 +204,7 @@ def make_project(model, x_abs_max: np.ndarray, cfg: dict[str, Any], project_dir:
         (tmp / HLS_CONFIG).write_text(
             json.dumps({"hls_config": hls_config, "hls4ml": hls_cfg}, indent=2) + "\n"
         )
+        (tmp / INPUT_QUANTIZATION).write_text(json.dumps(formats_to_json(formats), indent=2) + "\n")
         if project.exists():
             shutil.rmtree(project)
         os.replace(tmp, project)
@@ -204,7 +217,7 @@ def make_project(model, x_abs_max: np.ndarray, cfg: dict[str, Any], project_dir:
 def make_project_from_files(model_path, dataset_path, cfg: dict[str, Any], project_dir) -> dict:
     """``results/hls/{model}/project/`` from a saved tagger and the dataset (input ranges from the train split)."""
     Path(project_dir).parent.mkdir(parents=True, exist_ok=True)
-    return make_project(load_model(model_path), feature_abs_max(dataset_path), cfg, project_dir)
+    return make_project(load_model(model_path), *feature_range(dataset_path), cfg, project_dir)
 
 
 def load_project(project_dir: str | os.PathLike):
@@ -218,6 +231,37 @@ def load_project(project_dir: str | os.PathLike):
     except (ValueError, OSError, json.JSONDecodeError) as exc:
         raise CorruptInputError(f"cannot read hls4ml project {project}: {exc}") from exc
     return folded, saved["hls_config"], saved["hls4ml"]
+
+
+def load_input_formats(project_dir: str | os.PathLike) -> list[InputFormat]:
+    """The per-feature input formats saved in a project."""
+    path = require_file(Path(project_dir) / INPUT_QUANTIZATION)
+    try:
+        return formats_from_json(json.loads(path.read_text()))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise CorruptInputError(f"cannot read {path}: {exc}") from exc
+
+
+def _layer_precision(hls_config: dict, layer: str, key: str) -> str:
+    """A layer's precision entry, 'auto' resolved to the model default (as hls4ml does for these layers)."""
+    default = hls_config["Model"]["Precision"]["default"]
+    value = hls_config.get("LayerName", {}).get(layer, {}).get("Precision", {}).get(key, "auto")
+    return default if value == "auto" else value
+
+
+def fixed_network(project_dir: str | os.PathLike) -> FixedNetwork:
+    """The project's network in the fixed-point model of `autopruner.firmware.fixed` (the DA implementation's
+    input): its input formats, quantized weights and biases, ReLU output types."""
+    folded, hls_config, _ = load_project(project_dir)
+    stages = fold_model(folded)
+    n = len(stages)
+    return build_network(
+        stages,
+        load_input_formats(project_dir),
+        [_layer_precision(hls_config, f"dense_{k}", "weight") for k in range(n)],
+        [_layer_precision(hls_config, f"dense_{k}", "bias") for k in range(n)],
+        [_layer_precision(hls_config, f"dense_{k}_relu", "result") for k in range(n)],
+    )
 
 
 def compile_and_predict(
@@ -271,35 +315,66 @@ def compare_scores(
     return out
 
 
-def emulate(project_dir, dataset_path, cfg: dict[str, Any], out_json, out_pdf) -> dict:
-    """Bit-accurate emulation on the test split: ``emulation.json`` and a float-vs-firmware ROC page."""
+def emulation_candidates(dataset_path, cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, w) of the test candidates every firmware emulation runs on (at most ``emulation_max_candidates``)."""
     from autopruner.evaluation.scoring import load_test_split
 
-    folded, hls_config, _ = load_project(project_dir)
-    hls_cfg = cfg["hls4ml"]
     X, y, w = load_test_split(dataset_path)
     rng = np.random.default_rng(np.random.SeedSequence(int(cfg["seed"]), spawn_key=(EMULATION_STREAM,)))
-    keep = emulation_subset(len(y), int(hls_cfg["emulation_max_candidates"]), rng)
-    X, y, w = X[keep], y[keep], w[keep]
-    result = emulate_arrays(folded, hls_config, cfg, X, y, w, Path(out_json).parent, out_pdf)
+    keep = emulation_subset(len(y), int(cfg["hls4ml"]["emulation_max_candidates"]), rng)
+    return X[keep], y[keep], w[keep]
+
+
+def emulate(project_dir, dataset_path, cfg: dict[str, Any], out_json, out_pdf) -> dict:
+    """Bit-accurate emulation on the test split: ``emulation.json`` and a float-vs-firmware ROC page."""
+    folded, hls_config, _ = load_project(project_dir)
+    formats = load_input_formats(project_dir)
+    X, y, w = emulation_candidates(dataset_path, cfg)
+    result = emulate_arrays(folded, hls_config, cfg, X, y, w, Path(out_json).parent, out_pdf, formats)
     write_json(out_json, result)
     return result
 
 
-def emulate_arrays(folded, hls_config, cfg, X, y, w, workspace: Path, out_pdf=None) -> dict:
-    """Emulation of in-memory data: comparison numbers, timings, optional precision scan and ROC page."""
+def _predict_float(folded, U: np.ndarray) -> np.ndarray:
+    """Scores of the float (Keras) folded network."""
+    return np.asarray(folded.predict(np.asarray(U, np.float32), batch_size=8192, verbose=0)).ravel()
+
+
+def input_quantization_cost(float_scores, quantized_scores, y, w, cfg, formats) -> dict:
+    """What quantizing the inputs alone costs: the float network on exact vs on quantized inputs."""
+    numbers = compare_scores(float_scores, quantized_scores, y, w, cfg, EMULATION_STREAM)
+    return {
+        "auc_float_inputs": numbers["float"]["auc"],
+        "auc_quantized_inputs": numbers["fixed"]["auc"],
+        "auc_cost": numbers["auc_loss"],
+        "rejection_50_float_inputs": numbers["float"]["rejection_50"],
+        "rejection_50_quantized_inputs": numbers["fixed"]["rejection_50"],
+        "max_abs_delta_score": numbers["max_abs_delta_score"],
+        "total_input_bits": int(sum(f.total_bits for f in formats)),
+        "frac_bits": sorted({f.frac_bits for f in formats}),
+        "formats": "project/input_quantization.json",
+    }
+
+
+def emulate_arrays(folded, hls_config, cfg, X, y, w, workspace: Path, out_pdf=None, formats=None) -> dict:
+    """Emulation of in-memory data: comparison numbers, timings, optional precision scan and ROC page.
+
+    With ``formats`` the raw features X are scaled and quantized to the firmware's input formats first, and the cost
+    of that quantization alone is measured with the float network; without, X is taken as the firmware's input."""
     hls_cfg = cfg["hls4ml"]
     workspace.mkdir(parents=True, exist_ok=True)
-    float_scores = np.asarray(folded.predict(np.asarray(X, np.float32), batch_size=8192, verbose=0)).ravel()
+    U_exact = X if formats is None else to_firmware_units(X, formats)
+    U = X if formats is None else quantize_inputs(X, formats)
+    float_scores = _predict_float(folded, U_exact)
     with tempfile.TemporaryDirectory(prefix=".emulation.", dir=workspace) as build:
-        fixed_scores, timings = compile_and_predict(folded, hls_config, hls_cfg, X, Path(build) / "default")
+        fixed_scores, timings = compile_and_predict(folded, hls_config, hls_cfg, U, Path(build) / "default")
         scan = []
         scan_cfg = hls_cfg.get("precision_scan") or {}
         if scan_cfg.get("enabled"):
             for bits in scan_cfg["total_bits"]:
                 precision = f"ap_fixed<{int(bits)},{int(scan_cfg['integer_bits'])}>"
                 scores, t = compile_and_predict(
-                    folded, hls_config, hls_cfg, X, Path(build) / f"w{bits}", precision
+                    folded, hls_config, hls_cfg, U, Path(build) / f"w{bits}", precision
                 )
                 entry = compare_scores(float_scores, scores, y, w, cfg, EMULATION_STREAM)
                 scan.append(
@@ -311,6 +386,9 @@ def emulate_arrays(folded, hls_config, cfg, X, y, w, workspace: Path, out_pdf=No
         **compare_scores(float_scores, fixed_scores, y, w, cfg, EMULATION_STREAM),
         "timings_s": timings,
     }
+    if formats is not None:
+        quantized_scores = _predict_float(folded, U)
+        result["input_quantization"] = input_quantization_cost(float_scores, quantized_scores, y, w, cfg, formats)
     if scan:
         result["precision_scan"] = scan
     if out_pdf is not None:

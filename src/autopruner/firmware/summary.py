@@ -1,4 +1,16 @@
-"""Firmware trade-off summary: resources and latency against the node budget, beside the rejection at ε_S = 50 %."""
+"""Firmware trade-off summary: per model and implementation, resources and latency beside the emulated rejection.
+
+Three implementations of every network, each with its own source of numbers, never mixed:
+
+* ``hls4ml``: the hls4ml project (Latency strategy) — the calibrated DSP/LUT formula (``"estimate"``) or a vendor
+  C-synthesis report; its rejection from hls4ml's bit-accurate emulation;
+* ``da4ml``: the distributed-arithmetic design — da4ml's own estimate (``"da4ml <version> estimate"``);
+* ``yosys``: the same design after ``yosys synth_xilinx`` (``"yosys <version> synth_xilinx (no place and route)"``),
+  or a skipped row (no numbers) where the design was too large or no tool was configured.
+
+Both DA rows take their rejection from the DA design itself (da4ml's bit-exact interpreter). LUT-equivalents are
+LUT + 55·DSP, the resource unit of the HGQ papers.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from autopruner.evaluation.roc_plots import KIND_COLOURS
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_csv_rows
-from autopruner.plotting import hep_style, plt
+from autopruner.io_utils import CorruptInputError, require_file, write_csv_rows
+from autopruner.plotting import hep_style, plt, save_pages
+
+#: LUTs one DSP counts for in LUT-equivalents
+LUT_PER_DSP = 55
+IMPLEMENTATIONS = ("hls4ml", "da4ml", "yosys")
+_STYLE = {"hls4ml": ("tab:red", "hls4ml Latency"), "da4ml": ("tab:blue", "DA, da4ml estimate"),
+          "yosys": ("tab:green", "DA, Yosys synth_xilinx")}
+_MARKERS = {"baseline": "s", "reduced": "o", "retrained": "^"}
 
 
 @dataclass(frozen=True)
@@ -22,22 +41,23 @@ class HlsEntry:
     budget: int
     synthesis_report: str
     emulation: str
+    da_report: str
+    da_emulation: str
+    yosys_report: str
 
 
-def entries_from_models(
-    models: Sequence[Mapping[str, str]], reports: Sequence[str], emulations: Sequence[str]
-) -> list[HlsEntry]:
-    """Firmware entries from the workflow's (variant, kind) list and its matching report and emulation files."""
+def entries_from_models(models: Sequence[Mapping[str, str]], files: Mapping[str, Sequence[str]]) -> list[HlsEntry]:
+    """Firmware entries from the workflow's (variant, kind) list and, per file kind, the matching files."""
     entries = []
-    for model, report, emulation in zip(models, reports, emulations, strict=True):
+    for n, model in enumerate(models):
         variant, kind = model["variant"], model["kind"]
         baseline = variant == "baseline"
         entries.append(HlsEntry(
             "baseline" if baseline else f"{variant}_{kind}",
             "baseline" if baseline else kind,
             100 if baseline else int(variant.removeprefix("budget")),
-            str(report),
-            str(emulation),
+            *(str(files[key][n]) for key in ("reports", "emulations", "da_reports", "da_emulations",
+                                             "yosys_reports")),
         ))
     return entries
 
@@ -51,101 +71,120 @@ def _read_json(path) -> dict:
         raise CorruptInputError(f"cannot parse {p}: {exc}") from exc
 
 
+def check_source(implementation: str, source: str | None) -> None:
+    """Refuse a report whose source does not belong to its implementation (an estimate is never synthesis)."""
+    ok = {
+        "hls4ml": source is not None and not source.startswith(("da4ml", "yosys")),
+        "da4ml": source is not None and source.startswith("da4ml ") and source.endswith(" estimate"),
+        "yosys": source is None or (source.startswith("yosys ") and "synth_xilinx" in source),
+    }[implementation]
+    if not ok:
+        raise CorruptInputError(f"a {implementation} report cannot have the source {source!r}")
+
+
+def lut_equivalents(lut, dsp) -> float | None:
+    """LUT + 55·DSP, or None without numbers."""
+    if lut is None or dsp is None:
+        return None
+    return float(lut) + LUT_PER_DSP * float(dsp)
+
+
+def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, scores_key: str) -> dict:
+    """One CSV row: resources of one implementation, rejection of the firmware it emulates."""
+    source = report.get("source")
+    check_source(implementation, source)
+    done = report.get("status", "done") == "done"
+    firmware = emulation[scores_key]
+    return {
+        "model": entry.name,
+        "kind": entry.kind,
+        "budget": entry.budget,
+        "implementation": implementation,
+        "status": "done" if done else "skipped",
+        "source": source or "",
+        "reason": report.get("reason", ""),
+        "LUT": report.get("LUT"),
+        "FF": report.get("FF"),
+        "DSP": report.get("DSP"),
+        "CARRY": report.get("CARRY"),
+        "lut_equivalents": lut_equivalents(report.get("LUT"), report.get("DSP")) if done else None,
+        "latency_cycles": report.get("latency_cycles", report.get("latency_cycles_max")) if done else None,
+        "latency_ns": report.get("latency_ns") if done else None,
+        "auc_float": emulation["float"]["auc"],
+        "auc_firmware": firmware["auc"],
+        "rejection_50_float": emulation["float"]["rejection_50"],
+        "rejection_50_firmware": firmware["rejection_50"],
+        "rejection_50_firmware_err": firmware["rejection_50_err"],
+        "input_quantization_auc_cost": emulation.get("input_quantization", {}).get("auc_cost"),
+    }
+
+
 def summary_rows(entries: Sequence[HlsEntry]) -> list[dict]:
-    """One row per firmware model: resources, latency, float and fixed-point AUC and rejection."""
+    """Three rows per firmware model: hls4ml, DA (da4ml estimate), DA (Yosys or skipped)."""
     rows = []
     for e in entries:
-        rep, emu = _read_json(e.synthesis_report), _read_json(e.emulation)
-        rows.append(
-            {
-                "model": e.name,
-                "kind": e.kind,
-                "budget": e.budget,
-                "DSP": rep["DSP"],
-                "LUT": rep["LUT"],
-                "FF": rep["FF"],
-                "BRAM_18K": rep["BRAM_18K"],
-                "latency_cycles": rep["latency_cycles_max"],
-                "latency_ns": rep["latency_ns"],
-                "interval": rep["interval"],
-                "source": rep["source"],
-                "auc_float": emu["float"]["auc"],
-                "auc_fixed": emu["fixed"]["auc"],
-                "auc_loss": emu["auc_loss"],
-                "rejection_50_float": emu["float"]["rejection_50"],
-                "rejection_50_fixed": emu["fixed"]["rejection_50"],
-                "rejection_50_fixed_err": emu["fixed"]["rejection_50_err"],
-                "max_abs_delta_score": emu["max_abs_delta_score"],
-            }
-        )
+        emulation, da_emulation = _read_json(e.emulation), _read_json(e.da_emulation)
+        rows.append(_row(e, "hls4ml", _read_json(e.synthesis_report), emulation, "fixed"))
+        rows.append(_row(e, "da4ml", _read_json(e.da_report), da_emulation, "fixed"))
+        rows.append(_row(e, "yosys", _read_json(e.yosys_report), da_emulation, "fixed"))
     return rows
 
 
-def write_pdf(rows: list[dict], path) -> None:
-    """Four panels: DSP, LUT/FF and latency against the budget; rejection at ε_S = 50 % against DSPs."""
-    styles = {
-        "baseline": ("s", "original"),
-        "reduced": ("o", "pruned (reduced)"),
-        "retrained": ("^", "retrained"),
-    }
-    with hep_style():
-        fig, axes = plt.subplots(2, 2, figsize=(15, 12), layout="constrained")
-        (a_dsp, a_lut), (a_lat, a_tradeoff) = axes
-        source = ", ".join(sorted({r["source"] for r in rows}))
-        for kind, (marker, label) in styles.items():
-            sel = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["budget"])
+def _tradeoff_page(rows: list[dict]):
+    """Rejection at ε_S = 50 % against LUT-equivalents: a marker per model, a line per implementation."""
+    fig, ax = plt.subplots(figsize=(10, 7.5), layout="constrained")
+    for implementation in IMPLEMENTATIONS:
+        colour, label = _STYLE[implementation]
+        sel = sorted((r for r in rows if r["implementation"] == implementation and r["status"] == "done"),
+                     key=lambda r: r["lut_equivalents"])
+        if not sel:
+            continue
+        sources = sorted({r["source"] for r in sel})
+        ax.plot([r["lut_equivalents"] for r in sel], [r["rejection_50_firmware"] for r in sel], "-", color=colour,
+                alpha=0.6, label=f"{label} [{'; '.join(sources)}]")
+        for r in sel:
+            ax.errorbar(r["lut_equivalents"], r["rejection_50_firmware"], yerr=r["rejection_50_firmware_err"],
+                        fmt=_MARKERS.get(r["kind"], "o"), color=colour, mec=KIND_COLOURS.get(r["kind"], colour),
+                        capsize=3)
+            ax.annotate(r["model"], (r["lut_equivalents"], r["rejection_50_firmware"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    for kind, marker in _MARKERS.items():
+        ax.plot([], [], marker, color="grey", label=kind)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"LUT-equivalents (LUT + {LUT_PER_DSP}·DSP)")
+    ax.set_ylabel(r"$1/\varepsilon_B$ at $\varepsilon_S = 50\,\%$ (emulated firmware)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("Firmware trade-off: no place and route anywhere; estimates are marked as such", fontsize=11)
+    return fig
+
+
+def _resources_page(rows: list[dict]):
+    """LUT-equivalents and latency against the budget, per implementation and kind."""
+    fig, (a_lut, a_lat) = plt.subplots(1, 2, figsize=(15, 6.5), layout="constrained")
+    for implementation in IMPLEMENTATIONS:
+        colour, label = _STYLE[implementation]
+        for kind, marker in _MARKERS.items():
+            sel = sorted((r for r in rows if r["implementation"] == implementation and r["kind"] == kind
+                          and r["status"] == "done"), key=lambda r: r["budget"])
             if not sel:
                 continue
             x = np.array([r["budget"] for r in sel], dtype=float)
-            colour = KIND_COLOURS[kind]
-            a_dsp.plot(x, [r["DSP"] for r in sel], marker=marker, color=colour, label=label)
-            a_lut.plot(x, [r["LUT"] for r in sel], marker=marker, color=colour, label=f"LUT, {label}")
-            a_lut.plot(x, [r["FF"] for r in sel], marker=marker, color=colour, ls="--", label=f"FF, {label}")
-            a_lat.plot(x, [r["latency_ns"] for r in sel], marker=marker, color=colour, label=label)
-            a_tradeoff.errorbar(
-                [r["DSP"] for r in sel],
-                [r["rejection_50_fixed"] for r in sel],
-                yerr=[r["rejection_50_fixed_err"] for r in sel],
-                fmt=marker,
-                color=colour,
-                capsize=3,
-                label=f"{label}, fixed point",
-            )
-            a_tradeoff.scatter(
-                [r["DSP"] for r in sel],
-                [r["rejection_50_float"] for r in sel],
-                marker=marker,
-                facecolors="none",
-                edgecolors=colour,
-                label=f"{label}, float",
-            )
-            for r in sel:
-                a_tradeoff.annotate(
-                    f"{r['budget']} %",
-                    (r["DSP"], r["rejection_50_fixed"]),
-                    fontsize=9,
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                )
-        for ax, ylabel in ((a_dsp, "DSP"), (a_lut, "LUT, FF"), (a_lat, "Latency [ns]")):
-            ax.set_xlabel("Hidden nodes kept [% of all; original = 100]")
-            ax.set_ylabel(ylabel)
-            ax.grid(True, alpha=0.3)
-            ax.legend(frameon=False, fontsize=10)
-        a_dsp.set_yscale("log")
-        a_lut.set_yscale("log")
-        a_tradeoff.set_xscale("log")
-        a_tradeoff.set_yscale("log")
-        a_tradeoff.set_xlabel("DSP")
-        a_tradeoff.set_ylabel(r"$1/\varepsilon_B$ at $\varepsilon_S = 50\,\%$")
-        a_tradeoff.grid(True, which="both", alpha=0.3)
-        a_tradeoff.legend(frameon=False, fontsize=9)
-        rf = rows[0].get("interval")
-        origin = "ESTIMATE (no vendor HLS tool)" if source == "estimate" else source
-        fig.suptitle(f"hls4ml firmware — resources and latency: {origin}; interval {rf} clock(s)", fontsize=15)
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, bbox_inches="tight")
-        plt.close(fig)
+            a_lut.plot(x, [r["lut_equivalents"] for r in sel], marker=marker, color=colour, label=f"{label}, {kind}")
+            a_lat.plot(x, [r["latency_ns"] for r in sel], marker=marker, color=colour, label=f"{label}, {kind}")
+    for ax, ylabel in ((a_lut, f"LUT + {LUT_PER_DSP}·DSP"), (a_lat, "Latency [ns]")):
+        ax.set_xlabel("Hidden nodes kept [% of all; original = 100]")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(frameon=False, fontsize=8)
+    a_lut.set_yscale("log")
+    return fig
+
+
+def write_pdf(rows: list[dict], path) -> None:
+    """Page 1: the trade-off plot; page 2: resources and latency against the budget."""
+    with hep_style():
+        save_pages([_tradeoff_page(rows), _resources_page(rows)], path)
 
 
 def make_hls_summary(entries: Sequence[HlsEntry], out_csv, out_pdf) -> list[dict]:

@@ -1,0 +1,11 @@
+"""Rule da_rtl: results/hls/{variant}/{kind}/rtl/ and da_report.json (da4ml's estimate)."""
+
+from autopruner.firmware.da import make_design
+from autopruner.joblog import job_log
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]) as log:
+    report = make_design(sm.input.project, sm.params.config["firmware"], sm.params.config["hls4ml"],
+                         sm.output.rtl, sm.output.report)
+    log.info("%s: cost %s, FF %s, %s stages, traced in %.1f s", report["source"], report["LUT"], report["FF"],
+             report["latency_cycles"], report["trace_s"])
