@@ -240,3 +240,16 @@ def test_the_autopruner_gate_folds_before_and_after_dense_layers():
     from autopruner.training.network import model_size
 
     assert model_size(stages)["nodes_per_layer"][0] == 5
+
+
+def test_vendor_tool_comes_from_the_config_not_the_path(tmp_path, monkeypatch):
+    import os
+
+    fake = tmp_path / "vitis_hls"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert synthesis.vendor_tool({"vendor_tool": "none"}) is None  # on PATH, but not asked for
+    assert synthesis.vendor_tool({"vendor_tool": "vitis_hls"}) == "vitis_hls"
+    with pytest.raises(FileNotFoundError, match="vivado_hls"):
+        synthesis.vendor_tool({"vendor_tool": "vivado_hls"})

@@ -57,7 +57,7 @@ rule hls_emulate:
 
 
 rule hls_synth:
-    """C synthesis where vitis_hls/vivado_hls is on PATH, else a documented estimate from the quantized weights."""
+    """Vendor C synthesis with hls4ml.vendor_tool, else (none, the default) a documented estimate from the weights."""
     input:
         project=f"{firmware_dir('{variant}', '{kind}')}/project",
     output:

@@ -195,12 +195,20 @@ def estimate(
     }
 
 
-def vendor_tool() -> str | None:
-    """The first HLS tool found on PATH, or None."""
-    for tool in VENDOR_TOOLS:
-        if shutil.which(tool):
-            return tool
-    return None
+def vendor_tool(hls_cfg: dict[str, Any]) -> str | None:
+    """The vendor HLS tool the config asks for (``hls4ml.vendor_tool``), or None for the estimate.
+
+    The choice is the config's, never whatever happens to be on a node's PATH, so a batch job gives the same kind of
+    report on every node. A requested tool that is not installed stops the job with a message naming it.
+    """
+    tool = hls_cfg.get("vendor_tool", "none")
+    if tool == "none":
+        return None
+    if tool not in VENDOR_TOOLS:
+        raise ValueError(f"hls4ml.vendor_tool must be none or one of {VENDOR_TOOLS}, got {tool!r}")
+    if shutil.which(tool) is None:
+        raise FileNotFoundError(f"hls4ml.vendor_tool is {tool!r}, but {tool} is not on PATH; install it or set none")
+    return tool
 
 
 def _number(value) -> float | None:
@@ -266,12 +274,12 @@ def _tool_version(tool: str) -> str:
 
 
 def synthesize(project_dir: str | os.PathLike, cfg: dict[str, Any], build_dir: str | os.PathLike) -> dict:
-    """Vendor C synthesis in ``build_dir`` if an HLS tool is on PATH, else the estimate; our report dict."""
+    """Vendor C synthesis in ``build_dir`` with the configured HLS tool, else the estimate; our report dict."""
     require_file(Path(project_dir) / "hls_config.json")
     folded, hls_config, _ = load_project(project_dir)
     hls_cfg = cfg["hls4ml"]
     part, clock_ns = hls_cfg["part"], float(hls_cfg["clock_period_ns"])
-    tool = vendor_tool()
+    tool = vendor_tool(hls_cfg)
     if tool is not None:
         hls_model = convert(folded, hls_config, hls_cfg, build_dir)
         hls_model.build(csim=False, synth=True)
