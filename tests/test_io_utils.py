@@ -40,3 +40,20 @@ def test_failure_keeps_previous_version(tmp_path: Path):
 def test_require_file_names_the_path(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nothing.root"):
         require_file(tmp_path / "nothing.root")
+
+
+def test_atomic_directory_replaces_only_on_success(tmp_path):
+    from autopruner.io_utils import atomic_directory
+
+    target = tmp_path / "sub" / "project"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (target / "a.txt").read_text() == "first"
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("second")
+        raise RuntimeError("writer failed")
+    assert (target / "a.txt").read_text() == "first"
+    assert [p.name for p in target.parent.iterdir()] == ["project"]  # no temporary folder left behind
+    with atomic_directory(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from autopruner.firmware.fixed import FixedNetwork, emulate
-from autopruner.io_utils import CorruptInputError, require_file, write_json
+from autopruner.io_utils import CorruptInputError, atomic_directory, require_file, write_json
 
 #: name of the top Verilog module of every design
 TOP = "autopruner_net"
@@ -82,20 +80,12 @@ def write_rtl(comb, rtl_dir: str | os.PathLike, da_cfg: dict[str, Any], part: st
     from da4ml.codegen import VerilogModel
 
     target = Path(rtl_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target) as tmp:
         model = VerilogModel(
             comb, TOP, tmp, latency_cutoff=float(da_cfg["latency_cutoff"]), part_name=part, clock_period=clock_ns,
             print_latency=False,
         )
         model.write()
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return read_metadata(target)
 
 

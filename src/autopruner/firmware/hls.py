@@ -16,7 +16,6 @@ import json
 import math
 import os
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from autopruner.firmware.inputs import (
     to_firmware_units,
     union_type,
 )
-from autopruner.io_utils import CorruptInputError, require_file, write_json
+from autopruner.io_utils import CorruptInputError, atomic_directory, require_file, write_json
 from autopruner.plotting import hep_style, plt, save_pages
 from autopruner.training.network import fold_model, to_keras
 from autopruner.training.tagger import load_model
@@ -193,10 +192,7 @@ def make_project(
     hls_config = build_hls_config(folded, hls_cfg, first)
     timings["fold_s"] = time.perf_counter() - t0
     project = Path(project_dir)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=f".{project.name}.", dir=project.parent if project.parent.exists() else None)
-    )
-    try:
+    with atomic_directory(project) as tmp:
         t0 = time.perf_counter()
         convert(folded, hls_config, hls_cfg, tmp)
         timings["convert_write_s"] = time.perf_counter() - t0
@@ -205,12 +201,6 @@ def make_project(
             json.dumps({"hls_config": hls_config, "hls4ml": hls_cfg}, indent=2) + "\n"
         )
         (tmp / INPUT_QUANTIZATION).write_text(json.dumps(formats_to_json(formats), indent=2) + "\n")
-        if project.exists():
-            shutil.rmtree(project)
-        os.replace(tmp, project)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return timings
 
 
