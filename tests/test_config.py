@@ -85,4 +85,4 @@ def test_study_config_runs_every_method_at_every_budget_with_three_seeds():
     config = load_config(REPO_ROOT / "config/study.yaml")
     assert len(config["training"]["seeds"]) >= 3
     assert set(config["methods"]["budgets"]) == set(config["autopruner"]["budgets"]) >= {2, 5, 10, 20, 30, 50, 70}
-    assert set(config["methods"]["compare"]) == {"magnitude", "uniform", "search"}
+    assert set(config["methods"]["compare"]) == {"magnitude", "uniform", "search", "pquant"}

@@ -189,7 +189,7 @@ def _edit_then_restore(path: Path, old: str, new: str) -> Iterator[None]:
 
 UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
 TRAINING = {"train_baseline", "train_autopruner", "reduce", "retrain", "feature_ranking", "method_magnitude",
-            "method_uniform", "method_search"}
+            "method_uniform", "method_search", "method_pquant"}
 
 
 def test_evaluation_key_reruns_evaluation_only(pipeline_run: Path):
@@ -206,7 +206,8 @@ def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "  epochs: 14\n", "  epochs: 15\n"):
         jobs = jobs_to_run(pipeline_run)
     assert {"train_autopruner", "reduce", "retrain", "evaluate", "roc_all", "hls_project"} <= set(jobs)
-    assert not set(jobs) & (UPSTREAM | {"train_baseline", "method_magnitude", "method_uniform", "method_search"})
+    assert not set(jobs) & (UPSTREAM | {"train_baseline", "method_magnitude", "method_uniform", "method_search",
+                                                "method_pquant"})
     assert jobs["train_autopruner"] == len(BUDGETS)
     assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
 

@@ -7,7 +7,7 @@ METHOD_KEYS = ("seed", "training", "methods")
 
 
 wildcard_constraints:
-    method="magnitude|uniform|search",
+    method="magnitude|uniform|search|pquant",
 
 
 rule method_magnitude:
@@ -73,6 +73,27 @@ rule method_search:
         runtime=resource("method_search", "runtime"),
     script:
         "../scripts/method_search.py"
+
+
+rule method_pquant:
+    """PQuant's PDP (structured) from the full tagger to the uniform layout of k nodes, sliced to a plain tagger."""
+    input:
+        dataset=DATASET,
+    output:
+        **method_outputs("pquant"),
+    params:
+        config=cfg(*METHOD_KEYS),
+        code=code("training.pquant_pdp"),
+    log:
+        "logs/methods/pquant/budget{budget}/seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/method_pquant/budget{budget}/seed{seed}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("method_pquant", "mem_mb"),
+        runtime=resource("method_pquant", "runtime"),
+    script:
+        "../scripts/method_pquant.py"
 
 
 use rule evaluate as method_evaluate with:
