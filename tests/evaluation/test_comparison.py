@@ -19,7 +19,7 @@ from autopruner.evaluation.comparison import (
     write_comparison,
 )
 
-METHODS = ("autopruner", "autopruner_retrained", "magnitude", "uniform", "search")
+METHODS = ("autopruner", "autopruner_retrained", "magnitude", "uniform", "search", "pquant")
 BUDGETS = (5, 30, 70)
 SEEDS = (0, 1, 2)
 
@@ -66,7 +66,15 @@ def synthetic_files(tmp_path: Path):
 def test_comparison_table_has_one_row_per_method_budget_and_seed(synthetic_files, tmp_path):
     entries, metrics, histories = synthetic_files
     out = {s: tmp_path / f"comparison.{s}" for s in ("csv", "pdf", "json")}
-    summary = write_comparison(entries, metrics, histories, out["csv"], out["pdf"], out["json"])
+    rankings = []
+    for seed in SEEDS:  # feature rankings: seed 2 keeps another second feature at k = 2
+        kept = {2: ["a", "b" if seed < 2 else "c"], 3: ["a", "b", "c"]}
+        path = tmp_path / f"feature_ranking_{seed}.json"
+        path.write_text(json.dumps({"training_seed": seed, "seed": 99 + seed, "budgets": [
+            {"k": k, "kept": v, "validation_auc": 0.9} for k, v in kept.items()]}))
+        rankings.append(str(path))
+    stability = tmp_path / "stability.csv"
+    summary = write_comparison(entries, metrics, histories, out["csv"], out["pdf"], out["json"], rankings, stability)
     with out["csv"].open() as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == COLUMNS
@@ -79,6 +87,15 @@ def test_comparison_table_has_one_row_per_method_budget_and_seed(synthetic_files
     assert summary["methods"]["autopruner"]["budgets"]["30"]["n_seeds"] == 3
     assert json.loads(out["json"].read_text())["smallest_budget_within_1sigma"] == 30
     assert len(PdfReader(out["pdf"]).pages) == 4
+    assert {r["method"] for r in rows} == {"baseline", *METHODS}
+    with stability.open() as f:
+        table = list(csv.DictReader(f))
+    assert {(r["method"], int(r["budget"])) for r in table if r["kind"] == "hidden_nodes"} == {
+        (m, b) for m in METHODS for b in BUDGETS}
+    features = {int(r["budget"]): r for r in table if r["kind"] == "input_features"}
+    assert float(features[2]["jaccard_mean_pairwise"]) == pytest.approx((1 + 1 / 3 + 1 / 3) / 3)
+    assert float(features[3]["jaccard_mean_pairwise"]) == 1.0 and features[3]["n_seeds"] == "3"
+    assert json.loads(out["json"].read_text())["feature_stability"][0]["kept_by_every_seed"] == ["a"]
 
 
 def test_a_repeated_row_is_refused():

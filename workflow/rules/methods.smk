@@ -1,7 +1,8 @@
 # The node-budget methods compared with the AutoPruner, per method M, budget B and seed S: a model in
 # results/methods/{M}/budget{B}/seed{S}/ (model.keras, history.json with cpu_seconds), evaluated like every other
 # model, and results/methods/comparison.{csv,pdf,json}: one row per (method, budget, seed). The AutoPruner's own rows
-# come from results/seed{S}/budget{B}/ (pruned, and the retrained found layout).
+# come from results/seed{S}/budget{B}/ (pruned, and the retrained found layout). results/methods/stability.csv: the
+# spread over seeds per method and budget, and the Jaccard overlap of the seeds' feature rankings' kept features.
 
 METHOD_KEYS = ("seed", "training", "methods")
 
@@ -113,16 +114,20 @@ use rule evaluate as method_evaluate with:
 
 
 rule comparison:
-    """One row per (method, budget, seed); rejection vs nodes and multiplications, time to solution, stability."""
+    """One row per (method, budget, seed); rejection vs nodes and multiplications, time to solution, stability (the
+    seeds' nodes per layer and the Jaccard overlap of their kept input features)."""
     input:
         metrics=[entry[3] for entry in comparison_entries()],
         histories=comparison_histories(),
+        rankings=[f"results/seed{s}/feature_ranking.json" for s in seeds()],
     output:
         csv=report("results/methods/comparison.csv", caption="../report/comparison.rst", category="Methods",
                    labels={"table": "comparison (csv)"}),
         pdf=report("results/methods/comparison.pdf", caption="../report/comparison.rst", category="Methods",
                    labels={"figure": "comparison"}),
         json="results/methods/comparison.json",
+        stability=report("results/methods/stability.csv", caption="../report/comparison.rst", category="Methods",
+                         labels={"table": "stability (csv)"}),
     params:
         # what each metrics file is and which history files belong to it; paths travel only as input
         entries=comparison_params(),

@@ -9,6 +9,9 @@ over seeds) (the seed spread only with two seeds or more). A budget is *within 1
 rejection_baseline - rejection <= hypot(sigma, sigma_baseline): not worse by more than one combined standard
 deviation (a better rejection counts as within). The answer to "how small can the tagger get" is, per method, the
 smallest budget from which every larger budget is within 1 sigma too (one lucky low budget does not count).
+
+The stability over seeds (`autopruner.evaluation.stability`) goes into the summary (``feature_stability``: the
+Jaccard overlap of the kept input features per feature budget) and its own table, ``stability.csv``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from autopruner.evaluation.roc_plots import EXPERIMENT_LABEL, load_metrics
+from autopruner.evaluation.stability import STABILITY_COLUMNS, feature_stability, json_safe, stability_rows
 from autopruner.io_utils import CorruptInputError, require_file, write_csv_rows, write_json
 from autopruner.plotting import hep_style, plt, save_pages
 
@@ -238,6 +242,15 @@ def stability_page(summary: Mapping[str, Any]):
     lines.append("")
     lines.append(f"smallest budget within 1σ of the baseline ({summary['headline_method']}): "
                  f"{summary['smallest_budget_within_1sigma']}")
+    features = summary.get("feature_stability", [])
+    if features:
+        header = f"{'features kept':<16}{'seeds':>6}  {'Jaccard mean (min) over seed pairs':<36}kept by every seed"
+        lines += ["", header]
+        for f in features:
+            overlap = ("undefined (one seed)" if f["n_seeds"] < 2
+                       else f"{f['jaccard_mean_pairwise']:.2f} ({f['jaccard_min_pairwise']:.2f})")
+            kept = " ".join(f["kept_by_every_seed"])
+            lines.append(f"{f['features_kept']:<16}{f['n_seeds']:>6}  {overlap:<36}{kept[:60]}")
     fig, ax = plt.subplots(figsize=(11, max(4.0, 0.25 * len(lines) + 1)))
     ax.axis("off")
     ax.text(0.0, 1.0, "\n".join(lines), family="monospace", fontsize=8, va="top", transform=ax.transAxes)
@@ -254,16 +267,22 @@ def write_comparison(
     out_csv: str,
     out_pdf: str,
     out_json: str,
+    ranking_paths: Sequence[str] = (),
+    out_stability: str | None = None,
 ) -> dict[str, Any]:
-    """Read every row's metrics and histories (``entries[i]["histories"]``: indices into ``history_paths``), write
-    the table, the summary and the plots; return the summary."""
+    """Read every row's metrics and histories (``entries[i]["histories"]``: indices into ``history_paths``) and the
+    seeds' feature rankings, write the table, the summary, the plots and the stability table; return the summary."""
     loaded = [load_history(p) for p in history_paths]
     histories = [[loaded[int(i)] for i in entry["histories"]] for entry in entries]
     ids = [Entry(str(e["method"]), int(e["budget"]), int(e["seed"])) for e in entries]
     rows = comparison_rows(ids, [load_metrics(p) for p in metrics_paths], histories)
     summary = summarise(rows)
+    summary["feature_stability"] = feature_stability([load_history(p) for p in ranking_paths])
     write_csv_rows([{key: row[key] for key in COLUMNS} for row in rows], out_csv)
-    write_json(out_json, summary)
+    if out_stability is not None:
+        table = stability_rows(summary["methods"], summary["feature_stability"])
+        write_csv_rows([{key: row[key] for key in STABILITY_COLUMNS} for row in table], out_stability)
+    write_json(out_json, json_safe(summary))
     with hep_style():
         pages = [
             rejection_page(summary, "hidden_nodes_mean", "Hidden nodes kept"),
