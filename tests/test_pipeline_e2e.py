@@ -169,6 +169,27 @@ def test_method_comparison_has_one_row_per_method_budget_and_seed(pipeline_run: 
     search = json.loads((pipeline_run / f"results/methods/search/budget{methods['budgets'][0]}/seed{SEED}/"
                                         "history.json").read_text())
     assert len(search["trials"]) == methods["search"]["trials"]
+    if "pquant" in methods["compare"]:  # PDP hit the uniform layout, or the history says how the count was fixed
+        pquant = json.loads((pipeline_run / f"results/methods/pquant/budget{methods['budgets'][0]}/seed{SEED}/"
+                                            "history.json").read_text())
+        assert pquant["hidden_sizes"] == pquant["target_per_layer"]
+        assert pquant["count_fixed"] or pquant["slice_max_abs_diff"] < 1e-4
+
+
+def test_stability_table_covers_every_budget_and_leaves_one_seed_undefined(pipeline_run: Path):
+    import csv
+    import math
+
+    with (pipeline_run / "results/methods/stability.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    features = {int(r["budget"]): r for r in rows if r["kind"] == "input_features"}
+    assert set(features) == set(TINY["feature_ranking"]["budgets"])
+    n_seeds = len(TINY["training"]["seeds"])
+    for row in features.values():
+        assert int(row["n_seeds"]) == n_seeds
+        assert math.isnan(float(row["jaccard_mean_pairwise"])) == (n_seeds < 2)
+    hidden = {(r["method"], int(r["budget"])) for r in rows if r["kind"] == "hidden_nodes"}
+    assert {(m, b) for m in TINY["methods"]["compare"] for b in TINY["methods"]["budgets"]} <= hidden
 
 
 def test_finished_run_is_up_to_date(pipeline_run: Path):
