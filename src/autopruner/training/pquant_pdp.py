@@ -260,9 +260,8 @@ def pquant_prune(
         "library": f"pquant-ml {metadata.version('pquant-ml')}",
         "pdp": {"structured_pruning": True, "quantization": False, "epsilon": config.pruning_parameters.epsilon,
                 "pretraining_epochs": pq.pretraining_epochs, "pruning_epochs": pq.pruning_epochs,
-                "finetune_epochs": pq.finetune_epochs, "layer_sparsity": [layer_sparsity(int(t), int(n)) for t, n in
-                                                                          zip(targets, settings.hidden_layers,
-                                                                              strict=True)]},
+                "finetune_epochs": pq.finetune_epochs,
+                "layer_sparsity": [layer.pruning_layer._init_r for layer in dense[:-1]]},
         "layout": "uniform: k // L per layer, the remainder to the first layers",
         "target_per_layer": [int(t) for t in targets],
         "pdp_live_per_layer": live_counts,
