@@ -8,7 +8,20 @@ from scipy import stats
 
 from autopruner.config import DEFAULT_CONFIG
 from autopruner.generation.decays import N_HEAVY_COLS, XE, XFLAV, XM, XPARENT, XPDG, XQSIGN, decay_numpy, decay_params
-from autopruner.generation.hadronization import N_HADRON_COLS, fragment, hadronization_params
+from autopruner.generation.hadronization import N_HADRON_COLS, fragment, hadronization_params, preconfine
+from autopruner.generation.hard_process import (
+    ISR_PT_MAX_FRACTION,
+    MAX_ISR_EMISSIONS,
+    MAX_MPI_SCATTERINGS,
+    MAX_SEEDS,
+    MPI_X_MAX,
+    hard_params,
+    isr_emissions,
+    mpi_flavour,
+    mpi_pt,
+    mpi_rapidities,
+    mpi_seeds,
+)
 from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
 from autopruner.generation.toy import generate_events
 from autopruner.kinematics import nbody, two_body
@@ -189,14 +202,109 @@ def test_qcd_heavy_flavour_from_excitation_and_shower_splittings():
         share = GEN["flavour_excitation"][key] * (1 - GEN["qcd_gluon_fraction"])
         n_q = np.count_nonzero(hard & (np.abs(p["pdgid"]) == flavour))
         assert abs(n_q / n_hard - share) < 4 * np.sqrt(share / n_hard)
-    # the shower's g -> Q Qbar makes heavy hadrons in events without a heavy hard parton
+    # the shower's g -> Q Qbar and the secondary scatterings make heavy hadrons in events without a heavy hard parton
+    # (Pythia 8, HardQCD:all at pT > 250 GeV: 12 % of events have a b hadron above 20 GeV, 27 % a c hadron)
     ev_of_parton = np.repeat(np.arange(ev.particles.n_events), ev.parton_counts)
     heavy_hard = np.zeros(ev.particles.n_events, bool)
     heavy_hard[ev_of_parton[hard & (np.abs(p["pdgid"]) >= 4) & (np.abs(p["pdgid"]) <= 5)]] = True
     ev_of_hadron = np.repeat(np.arange(ev.particles.n_events), ev.hadron_counts)
-    for flavour, low, high in ((5, 0.01, 0.1), (4, 0.04, 0.3)):
+    for flavour, low, high in ((5, 0.05, 0.45), (4, 0.2, 0.9)):
         with_q = np.zeros(ev.particles.n_events, bool)
         with_q[ev_of_hadron[(h["flavour"] == flavour) & (h["parent"] < 0)]] = True
         assert low < np.mean(with_q[~heavy_hard]) < high
     origins = np.bincount(ev.particles.origin, minlength=4)
     assert origins[0] > 10 * origins[1] > 0 and origins[2] > 0 and origins[3] > 0
+
+
+def test_isr_gluon_count_is_poisson_and_pt_double_logarithmic():
+    hp = hard_params(GEN)
+    rng = np.random.default_rng(21)
+    kicks = np.empty((MAX_ISR_EMISSIONS, 3))
+    pt_hard = 400.0
+    counts, pts = [], []
+    for _ in range(4000):
+        n = isr_emissions(rng, hp, pt_hard, kicks)
+        counts.append(n)
+        pts.extend(kicks[:n, 0])
+    counts, pts = np.array(counts), np.array(pts)
+    mean = GEN["isr"]["mean_emissions"]
+    assert abs(counts.mean() - mean) < 4 * np.sqrt(mean / counts.size)
+    pt_min, pt_max = GEN["isr"]["pt_min_gev"], ISR_PT_MAX_FRACTION * pt_hard
+    assert pts.min() >= pt_min and pts.max() <= pt_max
+    # dN/dln pT ~ ln(pT_max / pT): the CDF of L = ln(pT / pT_min) / ln(pT_max / pT_min) is 1 - (1 - L)^2
+    frac = np.log(pts / pt_min) / np.log(pt_max / pt_min)
+    assert stats.kstest(frac, lambda x: 1.0 - (1.0 - x) ** 2).pvalue > 1e-3
+
+
+def test_mpi_pt_follows_the_regularized_spectrum_and_heavy_flavour_fractions():
+    hp = hard_params(GEN)
+    rng = np.random.default_rng(22)
+    pt0, pt_min, pt_max = hp.mpi_pt0_gev, hp.mpi_pt_min_gev, 60.0
+    pts = np.array([mpi_pt(rng, pt0, pt_min, pt_max) for _ in range(20000)])
+    assert pts.min() >= pt_min and pts.max() <= pt_max
+
+    def cdf(x):
+        a = pt0**2
+        return (1 / (a + pt_min**2) - 1 / (a + x**2)) / (1 / (a + pt_min**2) - 1 / (a + pt_max**2))
+
+    assert stats.kstest(pts, cdf).pvalue > 1e-3
+    flavours = np.array([mpi_flavour(rng, hp) for _ in range(40000)])
+    for pdg, key in ((5, "b"), (4, "c")):
+        share = GEN["mpi"]["heavy_flavour"][key]
+        assert abs(np.mean(flavours == pdg) - share) < 4 * np.sqrt(share / flavours.size)
+    assert set(np.unique(flavours)) <= {4, 5, 21}
+
+
+def test_secondary_scatterings_are_pt_balanced_pairs():
+    hp = hard_params(GEN)._replace(mpi_mean_scatterings=6.0)
+    sp = shower_params(GEN["shower"])
+    rng = np.random.default_rng(23)
+    seeds = np.empty((MAX_SEEDS, N_COLS))
+    for _ in range(200):
+        n = mpi_seeds(rng, hp, sp, seeds, 0, 400.0)
+        assert n % 2 == 0 and n <= 2 * MAX_MPI_SCATTERINGS
+        pair_px = seeds[:n:2, 0] + seeds[1:n:2, 0]
+        pair_py = seeds[:n:2, 1] + seeds[1:n:2, 1]
+        np.testing.assert_allclose(pair_px, 0.0, atol=1e-9)
+        np.testing.assert_allclose(pair_py, 0.0, atol=1e-9)
+        first, second = seeds[:n:2, 5], seeds[1:n:2, 5]
+        np.testing.assert_array_equal(np.where(first == 21, 21, -first), second)  # g g or Q Qbar
+
+
+def test_preconfinement_merges_light_pairs_keeps_momentum_and_every_heavy_quark():
+    rng = np.random.default_rng(24)
+    sp = shower_params(GEN["shower"])
+    cluster_mass = 2.0
+    n_checked = 0
+    for pdg in (21, 1, 5):
+        for _ in range(50):
+            e = rng.uniform(100, 600)
+            seed = np.array([0.0, 0.0, e, e, 4.8 if pdg == 5 else 0.0, pdg, 0.0, 0.5, 0, 1.0])
+            t, z, f = evolve(rng, e, pdg, 0.25 * e * e, 1.0, sp)
+            seed[6:9] = t, z, f
+            fin = shower_numpy(rng, seed, sp)
+            merged = fin.copy()
+            n = preconfine(merged, 0, len(merged), cluster_mass)
+            merged = merged[:n]
+            np.testing.assert_allclose(merged[:, :4].sum(axis=0), fin[:, :4].sum(axis=0), rtol=1e-9, atol=1e-6)
+            for flavour in (4, 5):
+                n_before = np.count_nonzero(np.abs(fin[:, 4]) == flavour)
+                assert np.count_nonzero(np.abs(merged[:, 4]) == flavour) == n_before
+            heavy = np.isin(np.abs(merged[:, 4]), (4, 5))
+            for i in range(n):
+                for j in range(i + 1, n):
+                    if not (heavy[i] and heavy[j]):
+                        p = merged[i, :4] + merged[j, :4]
+                        assert p[3] ** 2 - p[:3] @ p[:3] >= cluster_mass**2 * (1 - 1e-9)
+            n_checked += n < len(fin)
+    assert n_checked > 50  # most showers had partons to merge
+
+
+def test_secondary_scattering_partons_take_a_bounded_share_of_the_beam_energy():
+    rng = np.random.default_rng(25)
+    sqrt_s = GEN["sqrt_s_gev"]
+    for pt in (2.0, 20.0, 100.0):
+        y = np.array([mpi_rapidities(rng, pt, sqrt_s) for _ in range(5000)])
+        for sign in (1.0, -1.0):
+            x = pt * np.exp(sign * y).sum(axis=1) / sqrt_s
+            assert np.all(x < MPI_X_MAX)

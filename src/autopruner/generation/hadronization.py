@@ -19,7 +19,7 @@ import numba as nb
 from autopruner.kinematics import boost, orthonormal_basis
 from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, NEUTRAL_HADRONS
 
-FF_A = 0.77  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2
+FF_A = 0.55  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2
 E_STOP_GEV = 1.8  # a parton's remaining energy below which fragmentation ends
 PT_SIGMA_GEV = 0.3  # per-component Gaussian width of a hadron's momentum transverse to its parton
 
@@ -34,6 +34,7 @@ class HadronizationParams(NamedTuple):
     charged_fraction: float
     b_kartvelishvili_a: float
     c_kartvelishvili_a: float
+    cluster_mass_gev: float
     pt_sigma_gev: float = PT_SIGMA_GEV
     e_stop_gev: float = E_STOP_GEV
 
@@ -51,7 +52,58 @@ def hadronization_params(had_cfg: dict) -> HadronizationParams:
         float(had_cfg["charged_fraction"]),
         kartvelishvili_exponent(float(had_cfg["b_fragmentation_mean"])),
         kartvelishvili_exponent(float(had_cfg["c_fragmentation_mean"])),
+        float(had_cfg["cluster_mass_gev"]),
     )
+
+
+@nb.njit(cache=True)
+def _pair_mass2(fin, i, j):
+    """Squared invariant mass of final partons i and j (px, py, pz, E columns)."""
+    e = fin[i, 3] + fin[j, 3]
+    x = fin[i, 0] + fin[j, 0]
+    y = fin[i, 1] + fin[j, 1]
+    z = fin[i, 2] + fin[j, 2]
+    return e * e - x * x - y * y - z * z
+
+
+@nb.njit(cache=True)
+def preconfine(fin, f0, f1, cluster_mass_gev):
+    """Merge final partons fin[f0:f1] pairwise, lightest pair first, while a pair's invariant mass is below
+    `cluster_mass_gev`; returns the new end f1 (the merged partons are fin[f0:f1]).
+
+    Independent fragmentation is not collinear safe: every shower parton, however soft or collinear, starts a chain
+    of its own, so a shower with a lower cut-off makes more hadrons. Colour preconfinement says that partons close in
+    phase space end in one colour singlet (a cluster or string piece) that hadronizes as a whole. Merging them
+    first makes the hadron multiplicity depend on the jet's mass structure, not on how finely the shower resolved
+    it. The sum of the four-vectors is kept, and a heavy quark is never merged with another heavy quark (each b or c
+    still makes its own heavy hadron); a merged pair carries the heavier flavour, else that of a quark, else gluon.
+    """
+    m2_max = cluster_mass_gev * cluster_mass_gev
+    while f1 - f0 > 1:
+        best = m2_max
+        bi = -1
+        bj = -1
+        for i in range(f0, f1):
+            hi = abs(fin[i, 4]) == 4 or abs(fin[i, 4]) == 5
+            for j in range(i + 1, f1):
+                hj = abs(fin[j, 4]) == 4 or abs(fin[j, 4]) == 5
+                if hi and hj:
+                    continue
+                m2 = _pair_mass2(fin, i, j)
+                if m2 < best:
+                    best = m2
+                    bi = i
+                    bj = j
+        if bi < 0:
+            return f1
+        pi, pj = fin[bi, 4], fin[bj, 4]
+        if abs(pj) == 4 or abs(pj) == 5 or (pi == 21 and pj != 21):
+            fin[bi, 4] = pj
+        for c in range(4):
+            fin[bi, c] += fin[bj, c]
+        f1 -= 1
+        fin[bj, :] = fin[f1, :]
+    return f1
 
 
 @nb.njit(cache=True)
@@ -157,6 +209,26 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
             params.pt_sigma_gev,
         )
         e_rem -= e_h
+    if pdg == 21:  # a gluon fragments as the q qbar pair it splits into: two chains, more and softer hadrons
+        z = gluon_split_fraction(rng)
+        n = fragment_chain(rng, z * e_rem, nx, ny, nz, e1, e2, params, out, n)
+        return fragment_chain(rng, (1.0 - z) * e_rem, nx, ny, nz, e1, e2, params, out, n)
+    return fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n)
+
+
+@nb.njit(cache=True)
+def gluon_split_fraction(rng):
+    """Energy share of the quark when a final gluon fragments as a q qbar pair: P(z) ~ z^2 + (1 - z)^2."""
+    while True:
+        z = rng.random()
+        if rng.random() < z * z + (1.0 - z) * (1.0 - z):
+            return z
+
+
+@nb.njit(cache=True)
+def fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n):
+    """Iterative Field-Feynman fragmentation of energy e_rem along (nx, ny, nz) into light hadrons; returns the
+    count."""
     while e_rem > params.e_stop_gev:
         hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
         e_h = max(ff_z(rng) * e_rem, hm + 0.05)
@@ -167,9 +239,7 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
     if e_rem > 0.3:  # the leftover becomes one last pion
         hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
         if e_rem > hm:
-            n = add_hadron(
-                out, n, rng, e_rem, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev
-            )
+            n = add_hadron(out, n, rng, e_rem, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev)
     return n
 
 

@@ -1,9 +1,11 @@
 """Hard processes at the LHC (toy): g b -> H b with H -> b bbar, and QCD 2 -> 2 (gluons, light, c and b quarks).
 
 Each process fills shower seeds (evolved parton records, see `autopruner.generation.shower`) and truth partons
-(px, py, pz, E, pdgid, role). The hard system recoils against one initial-state-radiation gluon; every outgoing parton's
-virtuality is drawn from its Sudakov before its four-vector is built, so the event conserves four-momentum from the hard
-partons down to the final partons.
+(px, py, pz, E, pdgid, role). The hard system recoils against the initial-state-radiation gluons (a Poisson number of
+them, with the double-logarithmic pT spectrum of a parton cascade); secondary semi-hard scatterings (multiparton
+interactions) add pT-balanced pairs of gluons or heavy quarks. Every outgoing parton's virtuality is drawn from its
+Sudakov before its four-vector is built, so the event conserves four-momentum from the hard partons down to the final
+partons.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ THETA_MAX_HARD = (
     1.2  # largest opening angle of a hard parton's first branching (colour coherence with the event)
 )
 RAPIDITY_SIGMA = 1.2  # width of the hard partons' rapidity distribution at pT > 250 GeV, 14 TeV
-ISR_PT_MIN_GEV = 3.0  # the ISR recoil pT is log-uniform in [ISR_PT_MIN_GEV, ISR_PT_MAX_FRACTION * pT_hard]
-ISR_PT_MAX_FRACTION = 0.4
+ISR_PT_MAX_FRACTION = 0.4  # an ISR gluon's pT lies in [isr.pt_min_gev, ISR_PT_MAX_FRACTION * pT_hard]
 ISR_RAPIDITY_SIGMA = 2.2
+MAX_ISR_EMISSIONS = 12  # cap of the Poisson count (P > 12 is 1e-4 at a mean of 4); sizes the seed buffers
+MAX_MPI_SCATTERINGS = 16  # cap of the Poisson count of secondary scatterings
+MPI_PT_MAX_FRACTION = 0.25  # a secondary scattering's pT stays below this fraction of the hard pT
+MPI_X_MAX = 0.05  # each incoming parton of a secondary scattering carries at most this momentum fraction
+MAX_SEEDS = 4 + MAX_ISR_EMISSIONS + 2 * MAX_MPI_SCATTERINGS  # shower seeds of one event
 
 
 class HardParams(NamedTuple):
@@ -40,6 +46,13 @@ class HardParams(NamedTuple):
     qcd_gluon_fraction: float
     excitation_b: float
     excitation_c: float
+    isr_mean_emissions: float
+    isr_pt_min_gev: float
+    mpi_mean_scatterings: float
+    mpi_pt0_gev: float
+    mpi_pt_min_gev: float
+    mpi_fraction_b: float
+    mpi_fraction_c: float
 
 
 def hard_params(gen_cfg: dict) -> HardParams:
@@ -53,6 +66,13 @@ def hard_params(gen_cfg: dict) -> HardParams:
         float(gen_cfg["qcd_gluon_fraction"]),
         float(fe["b"]),
         float(fe["c"]),
+        float(gen_cfg["isr"]["mean_emissions"]),
+        float(gen_cfg["isr"]["pt_min_gev"]),
+        float(gen_cfg["mpi"]["mean_scatterings"]),
+        float(gen_cfg["mpi"]["pt0_gev"]),
+        float(gen_cfg["mpi"]["pt_min_gev"]),
+        float(gen_cfg["mpi"]["heavy_flavour"]["b"]),
+        float(gen_cfg["mpi"]["heavy_flavour"]["c"]),
     )
 
 
@@ -119,40 +139,122 @@ def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_thet
 
 
 @nb.njit(cache=True)
-def isr_kick(rng, pt_hard):
-    """Transverse momentum (kx, ky), rapidity and azimuth of the initial-state radiation recoil gluon."""
-    pt = ISR_PT_MIN_GEV * (ISR_PT_MAX_FRACTION * pt_hard / ISR_PT_MIN_GEV) ** rng.random()
-    phi = 2.0 * math.pi * rng.random() - math.pi
-    return pt, rng.normal(0.0, ISR_RAPIDITY_SIGMA), phi
+def isr_emissions(rng, hp, pt_hard, kicks):
+    """Fill kicks[:n] with (pT, rapidity, azimuth) of n initial-state-radiation gluons; returns n.
+
+    n is Poisson with mean `hp.isr_mean_emissions` (capped at MAX_ISR_EMISSIONS). Each pT follows the
+    double-logarithmic spectrum of a parton cascade, dN/dln pT ~ ln(pT_max / pT) between `hp.isr_pt_min_gev` and
+    ISR_PT_MAX_FRACTION * pT_hard: soft emissions dominate, and a hard one is rare but present. Several gluons, not
+    one, are what puts heavy flavour (their own g -> Q Qbar) and jet activity all over the event, as a dipole or
+    pT-ordered initial-state shower does.
+    """
+    n = min(rng.poisson(hp.isr_mean_emissions), MAX_ISR_EMISSIONS)
+    log_range = math.log(max(ISR_PT_MAX_FRACTION * pt_hard / hp.isr_pt_min_gev, 1.0))
+    for i in range(n):
+        kicks[i, 0] = hp.isr_pt_min_gev * math.exp(log_range * (1.0 - math.sqrt(rng.random())))
+        kicks[i, 1] = rng.normal(0.0, ISR_RAPIDITY_SIGMA)
+        kicks[i, 2] = 2.0 * math.pi * rng.random() - math.pi
+    return n
 
 
 @nb.njit(cache=True)
-def hard_kinematics(rng, hp, m1, m2):
-    """pT, rapidities and azimuths of two recoiling objects plus the ISR gluon, inside the collider's energy."""
+def hard_kinematics(rng, hp, m1, m2, kicks):
+    """pT, rapidities and azimuths of two recoiling objects, and the ISR gluons (kicks[:n]) they recoil against, inside
+    the collider's energy; returns (pt1, y1, phi1, pt2, y2, phi2, n)."""
     while True:
         pt1 = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
         phi1 = 2.0 * math.pi * rng.random() - math.pi
         y1 = rng.normal(0.0, RAPIDITY_SIGMA)
         y2 = rng.normal(0.0, RAPIDITY_SIGMA)
-        kpt, ky, kphi = isr_kick(rng, pt1)
-        p2x = -pt1 * math.cos(phi1) - kpt * math.cos(kphi)
-        p2y = -pt1 * math.sin(phi1) - kpt * math.sin(kphi)
+        n = isr_emissions(rng, hp, pt1, kicks)
+        p2x = -pt1 * math.cos(phi1)
+        p2y = -pt1 * math.sin(phi1)
+        ep = 0.0  # E + pz and E - pz of the ISR gluons (massless)
+        em = 0.0
+        for i in range(n):
+            p2x -= kicks[i, 0] * math.cos(kicks[i, 2])
+            p2y -= kicks[i, 0] * math.sin(kicks[i, 2])
+            ep += kicks[i, 0] * math.exp(kicks[i, 1])
+            em += kicks[i, 0] * math.exp(-kicks[i, 1])
         pt2 = math.hypot(p2x, p2y)
         phi2 = math.atan2(p2y, p2x)
         mt1 = math.sqrt(pt1 * pt1 + m1 * m1)
         mt2 = math.sqrt(pt2 * pt2 + m2 * m2)
-        x1 = (mt1 * math.exp(y1) + mt2 * math.exp(y2) + kpt * math.exp(ky)) / hp.sqrt_s_gev
-        x2 = (mt1 * math.exp(-y1) + mt2 * math.exp(-y2) + kpt * math.exp(-ky)) / hp.sqrt_s_gev
+        x1 = (mt1 * math.exp(y1) + mt2 * math.exp(y2) + ep) / hp.sqrt_s_gev
+        x2 = (mt1 * math.exp(-y1) + mt2 * math.exp(-y2) + em) / hp.sqrt_s_gev
         if x1 < 1.0 and x2 < 1.0:
-            return pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi
+            return pt1, y1, phi1, pt2, y2, phi2, n
 
 
 @nb.njit(cache=True)
-def higgs_event(rng, hp, shower_p, seeds, truth):
-    """g b -> H b, H -> b bbar (isotropic), plus an ISR gluon: returns (n_seeds, n_truth)."""
+def isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p):
+    """Append the ISR gluons kicks[:n_isr] as shower seeds; returns the new seed count."""
+    for i in range(n_isr):
+        n_s = seed_parton(rng, seeds, n_s, kicks[i, 0], kicks[i, 1], kicks[i, 2], 21, shower_p)
+    return n_s
+
+
+@nb.njit(cache=True)
+def mpi_pt(rng, pt0, pt_min, pt_max):
+    """pT of a secondary scattering from the regularized spectrum dsigma/dpT^2 ~ 1 / (pT^2 + pT0^2)^2 (Pythia's
+    multiparton-interaction form, without the running of alpha_s) between pt_min and pt_max (inverse transform)."""
+    a = pt0 * pt0
+    lo = 1.0 / (a + pt_min * pt_min)
+    hi = 1.0 / (a + pt_max * pt_max)
+    return math.sqrt(1.0 / (lo - rng.random() * (lo - hi)) - a)
+
+
+@nb.njit(cache=True)
+def mpi_flavour(rng, hp):
+    """PDG id of the first parton of a secondary scattering's pair: b or c (g g -> Q Qbar and flavour excitation,
+    with fractions from the config), else a gluon."""
+    u = rng.random()
+    if u < hp.mpi_fraction_b:
+        return 5
+    if u < hp.mpi_fraction_b + hp.mpi_fraction_c:
+        return 4
+    return 21
+
+
+@nb.njit(cache=True)
+def mpi_rapidities(rng, pt, sqrt_s_gev):
+    """Rapidities of the two partons of a secondary scattering of transverse momentum pt: Gaussian, redrawn until
+    both incoming momentum fractions x = pt (e^{+-y1} + e^{+-y2}) / sqrt(s) stay below MPI_X_MAX, so that no
+    secondary parton takes more energy than a proton gives it."""
+    x_max = MPI_X_MAX * sqrt_s_gev / pt
+    while True:
+        y1 = rng.normal(0.0, ISR_RAPIDITY_SIGMA)
+        y2 = rng.normal(0.0, ISR_RAPIDITY_SIGMA)
+        if math.exp(y1) + math.exp(y2) < x_max and math.exp(-y1) + math.exp(-y2) < x_max:
+            return y1, y2
+
+
+@nb.njit(cache=True)
+def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
+    """Append the partons of secondary semi-hard scatterings (the perturbative part of the underlying event) as shower
+    seeds: a Poisson number of 2 -> 2 scatterings, each a pair balanced in pT with independent rapidities, g g or a
+    heavy-quark pair Q Qbar. Their showers spread jet activity and low-pT heavy flavour over the whole event, as
+    multiparton interactions do in Pythia 8. Returns the new seed count."""
+    n = min(rng.poisson(hp.mpi_mean_scatterings), MAX_MPI_SCATTERINGS)
+    pt_max = max(MPI_PT_MAX_FRACTION * pt_hard, 2.0 * hp.mpi_pt_min_gev)
+    for _ in range(n):
+        pt = mpi_pt(rng, hp.mpi_pt0_gev, hp.mpi_pt_min_gev, pt_max)
+        phi = 2.0 * math.pi * rng.random() - math.pi
+        pdg = mpi_flavour(rng, hp)
+        partner = 21 if pdg == 21 else -pdg
+        y1, y2 = mpi_rapidities(rng, pt, hp.sqrt_s_gev)
+        n_s = seed_parton(rng, seeds, n_s, pt, y1, phi, pdg, shower_p)
+        phi2 = phi + math.pi if phi < 0.0 else phi - math.pi
+        n_s = seed_parton(rng, seeds, n_s, pt, y2, phi2, partner, shower_p)
+    return n_s
+
+
+@nb.njit(cache=True)
+def higgs_event(rng, hp, shower_p, seeds, truth, kicks):
+    """g b -> H b, H -> b bbar (isotropic), plus ISR gluons: returns (n_seeds, n_truth)."""
     m_h = hp.higgs_mass_gev
     b_sign = 1 if rng.random() < 0.5 else -1
-    pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi = hard_kinematics(rng, hp, m_h, quark_mass(5))
+    pt1, y1, phi1, pt2, y2, phi2, n_isr = hard_kinematics(rng, hp, m_h, quark_mass(5), kicks)
     hx, hy, hz, he = from_pt_y_phi_m(pt1, y1, phi1, m_h)
     n_t = add_truth(truth, 0, hx, hy, hz, he, 25, ROLE_HIGGS)
     cos_theta = 2.0 * rng.random() - 1.0
@@ -163,8 +265,8 @@ def higgs_event(rng, hp, shower_p, seeds, truth):
     n_s = seed_parton(rng, seeds, n_s, pt2, y2, phi2, 5 * b_sign, shower_p)
     s = seeds[n_s - 1]
     n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], 5 * b_sign, ROLE_HARD)
-    n_s = seed_parton(rng, seeds, n_s, kpt, ky, kphi, 21, shower_p)
-    return n_s, n_t
+    n_s = isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p)
+    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt1), n_t
 
 
 @nb.njit(cache=True)
@@ -182,9 +284,10 @@ def qcd_flavour(rng, hp):
 
 
 @nb.njit(cache=True)
-def qcd_event(rng, hp, shower_p, seeds, truth):
-    """QCD 2 -> 2 plus an ISR gluon; heavy flavour comes from flavour excitation and the shower's g -> Q Qbar."""
-    pt1, y1, phi1, pt2, y2, phi2, kpt, ky, kphi = hard_kinematics(rng, hp, 0.0, 0.0)
+def qcd_event(rng, hp, shower_p, seeds, truth, kicks):
+    """QCD 2 -> 2 plus ISR gluons; heavy flavour comes from flavour excitation and the shower's g -> Q Qbar (in the
+    hard partons and in the ISR gluons)."""
+    pt1, y1, phi1, pt2, y2, phi2, n_isr = hard_kinematics(rng, hp, 0.0, 0.0, kicks)
     n_s = 0
     n_t = 0
     for k in range(2):
@@ -193,8 +296,25 @@ def qcd_event(rng, hp, shower_p, seeds, truth):
         n_s = seed_parton(rng, seeds, n_s, pt, y, phi, pdg, shower_p)
         s = seeds[n_s - 1]
         n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], pdg, ROLE_HARD)
-    n_s = seed_parton(rng, seeds, n_s, kpt, ky, kphi, 21, shower_p)
-    return n_s, n_t
+    n_s = isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p)
+    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt1), n_t
 
 
-__all__ = ["HardParams", "hard_params", "higgs_event", "qcd_event", "N_COLS", "N_TRUTH_COLS"]
+__all__ = [
+    "ISR_PT_MAX_FRACTION",
+    "MAX_ISR_EMISSIONS",
+    "MAX_MPI_SCATTERINGS",
+    "MAX_SEEDS",
+    "MPI_X_MAX",
+    "N_COLS",
+    "N_TRUTH_COLS",
+    "HardParams",
+    "hard_params",
+    "higgs_event",
+    "isr_emissions",
+    "mpi_flavour",
+    "mpi_pt",
+    "mpi_rapidities",
+    "mpi_seeds",
+    "qcd_event",
+]

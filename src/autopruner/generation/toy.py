@@ -48,8 +48,17 @@ from autopruner.generation.hadronization import (
     fragment,
     hadronization_params,
     light_hadron,
+    preconfine,
 )
-from autopruner.generation.hard_process import N_TRUTH_COLS, HardParams, hard_params, higgs_event, qcd_event
+from autopruner.generation.hard_process import (
+    MAX_ISR_EMISSIONS,
+    MAX_SEEDS,
+    N_TRUTH_COLS,
+    HardParams,
+    hard_params,
+    higgs_event,
+    qcd_event,
+)
 from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower, shower_params
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
@@ -148,7 +157,7 @@ def hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim):
     ax = ay = az = ae = 0.0  # all seeds of the event
     for s in range(n_seeds):
         f0 = n_fin
-        n_fin = shower(rng, seeds[s], sp, fin, n_fin)
+        n_fin = preconfine(fin, f0, shower(rng, seeds[s], sp, fin, n_fin), had_p.cluster_mass_gev)
         for j in range(f0, n_fin):
             n_prim = fragment(
                 rng, fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], int(fin[j, 4]), had_p, prim, n_prim
@@ -176,15 +185,15 @@ def hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim):
 
 
 @nb.njit(cache=True)
-def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, prim, heavy, part):
+def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part):
     """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvy = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvz = rng.normal(0.0, ev_p.beam_spot_z_mm)
     if is_signal:
-        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth)
+        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth, kicks)
     else:
-        n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth)
+        n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth, kicks)
     n_prim = hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim)
     n_heavy = 0
     n_part = 0
@@ -239,9 +248,10 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, pr
 @nb.njit(cache=True)
 def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     """Generate n_events; returns flat particle, truth-parton and heavy-hadron arrays with per-event counts."""
-    seeds = np.empty((16, N_COLS))
+    seeds = np.empty((MAX_SEEDS, N_COLS))
+    kicks = np.empty((MAX_ISR_EMISSIONS, 3))
     truth = np.empty((16, N_TRUTH_COLS))
-    fin = np.empty((8 * (int(sp.max_emissions) + 1) + 16, N_FINAL_COLS))
+    fin = np.empty((MAX_SEEDS * (int(sp.max_emissions) + 1) + 16, N_FINAL_COLS))
     prim = np.empty((8192, N_HADRON_COLS))
     heavy = np.empty((256, N_HEAVY_COLS))
     part = np.empty((16384, N_PARTICLE_COLS))
@@ -258,7 +268,7 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     nh_tot = 0
     for ev in range(n_events):
         n_truth, n_heavy, n_part, pvx, pvy, pvz = _one_event(
-            rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, truth, fin, prim, heavy, part
+            rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part
         )
         all_part = _grow_columns(all_part, np_tot + n_part)
         all_truth = _grow(all_truth, nt_tot + n_truth)
