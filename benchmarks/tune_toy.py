@@ -179,17 +179,18 @@ class Accumulator:
 # ----------------------------------------------------------------------------------------------------------------- toy
 def toy_shower_share(config: dict, n_events: int, seed: int) -> list[float]:
     """pT(b after the toy shower) / pT(b from H) for both H daughters, from the toy's own hard process and shower."""
-    from autopruner.generation.hard_process import N_COLS, N_TRUTH_COLS, higgs_event
+    from autopruner.generation.hard_process import MAX_ISR_EMISSIONS, MAX_SEEDS, N_COLS, N_TRUTH_COLS, higgs_event
     from autopruner.generation.shower import shower_numpy
     from autopruner.generation.toy import generator_params
 
     hp, sp, *_ = generator_params(config)
     rng = np.random.default_rng(seed)
-    seeds = np.empty((16, N_COLS))
+    seeds = np.empty((MAX_SEEDS, N_COLS))
     truth = np.empty((16, N_TRUTH_COLS))
+    kicks = np.empty((MAX_ISR_EMISSIONS, 3))
     share = []
     for _ in range(n_events):
-        higgs_event(rng, hp, sp, seeds, truth)
+        higgs_event(rng, hp, sp, seeds, truth, kicks)
         for k in (0, 1):
             fin = shower_numpy(rng, seeds[k], sp)
             pdg = int(seeds[k, 5])
