@@ -48,7 +48,8 @@ def test_tiny_hgq2_model_finetunes_traces_and_matches_bit_for_bit(tmp_path):
     formats, stages, U, y = _tiny_problem(rng)
     seed_everything(11)
     model = hgq.build_hgq_model(stages, formats, SETTINGS)
-    w = np.ones_like(y)
+    w = np.ones(len(y), dtype=np.float32)  # float32 weights and labels, as the training split has them
+    y = y.astype(np.float32)
     history = hgq.finetune(model, U, y, w, U[:200], y[:200], w[:200], SETTINGS)
     assert len(history["loss"]) == SETTINGS.epochs and history["ebops_traced"] > 0
     assert history["beta"][-1] == pytest.approx(SETTINGS.beta)

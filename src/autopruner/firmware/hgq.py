@@ -195,6 +195,8 @@ def finetune(model, U_train, y_train, w_train, U_val, y_val, w_val, settings: Hg
     from hgq.utils import trace_minmax
     from hgq.utils.sugar import BetaScheduler, FreeEBOPs
 
+    U_train, y_train, w_train, U_val, y_val, w_val = (np.asarray(a, dtype=np.float64) for a in (
+        U_train, y_train, w_train, U_val, y_val, w_val))  # float32 labels or weights would mix dtypes in the loss
     with float64_keras():
         trace_minmax(model, U_train, batch_size=8192)  # integer bits of the activations before the first step
         model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
