@@ -46,8 +46,12 @@ def test_tiny_hgq2_model_finetunes_traces_and_matches_bit_for_bit(tmp_path):
 
     rng = np.random.default_rng(3)
     formats, stages, U, y = _tiny_problem(rng)
+    import keras
+
+    keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # a float32 model first, as the pipeline loads one
     seed_everything(11)
     model = hgq.build_hgq_model(stages, formats, SETTINGS)
+    assert {layer.dtype for layer in model.layers} == {"float64"}
     w = np.ones(len(y), dtype=np.float32)  # float32 weights and labels, as the training split has them
     y = y.astype(np.float32)
     history = hgq.finetune(model, U, y, w, U[:200], y[:200], w[:200], SETTINGS)

@@ -115,12 +115,14 @@ def float64_keras() -> Iterator[None]:
     """
     import keras
 
-    previous = keras.config.floatx()
+    previous = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")  # the global policy, once a layer was built, no longer follows floatx
     try:
         yield
     finally:
-        keras.config.set_floatx(previous)
+        keras.config.set_floatx(previous[0])
+        keras.config.set_dtype_policy(previous[1])
 
 
 def build_hgq_model(stages: Sequence[DenseStage], formats: Sequence[InputFormat], settings: HgqSettings):
