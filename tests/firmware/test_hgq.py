@@ -152,3 +152,23 @@ def test_ptq_builds_no_hgq_job_and_hgq_builds_one_per_firmware_network(tmp_path)
     for rule in ("hgq_finetune", "hgq_rtl", "hgq_verify", "hgq_yosys_synth"):
         assert with_hgq[rule] == n_models, rule
     assert {rule: n for rule, n in with_hgq.items() if not rule.startswith("hgq")} == ptq
+
+
+def _row(model: str, implementation: str, lut_eq: float, rejection: float, cycles: int = 7, dsp: int = 0,
+         status: str = "done") -> dict:
+    return {"model": model, "implementation": implementation, "status": status, "source": "s",
+            "lut_equivalents": lut_eq, "latency_cycles": cycles, "DSP": dsp, "rejection_50_firmware": rejection,
+            "rejection_50_firmware_err": 10.0, "rejection_50_float": 500.0}
+
+
+def test_headline_picks_the_smallest_hgq2_design_within_the_rejection_target():
+    rows = [_row("baseline", "hls4ml", 500_000, 480, 16, 3000), _row("baseline", "da4ml_hgq2", 100_000, 450),
+            _row("small", "da4ml_hgq2", 20_000, 400), _row("small", "yosys_hgq2", 21_000, 400),
+            _row("mid", "da4ml_hgq2", 24_000, 460), _row("mid", "yosys_hgq2", 0, 0, status="skipped"),
+            _row("ptq", "da4ml", 1_000, 500)]
+    best = summary.headline(rows)
+    # "small" misses the rejection target (400 < 0.85 x 500); "mid" has no Yosys numbers, so da4ml's estimate counts
+    assert best["model"] == "mid" and best["implementation"] == "da4ml_hgq2"
+    assert best["lut_equivalents_fraction"] == pytest.approx(24_000 / 500_000)
+    assert all(best["targets_met"].values())
+    assert summary.headline([r for r in rows if "hgq2" not in r["implementation"]]) is None

@@ -1,6 +1,6 @@
 """Rule hls_summary: results/hls_summary.csv and results/hls_summary.pdf."""
 
-from autopruner.firmware.summary import FILE_KEYS, HGQ_FILE_KEYS, entries_from_models, make_hls_summary
+from autopruner.firmware.summary import FILE_KEYS, HGQ_FILE_KEYS, entries_from_models, headline, make_hls_summary
 from autopruner.joblog import job_log
 
 sm = snakemake  # noqa: F821
@@ -12,3 +12,6 @@ with job_log(sm.log[0]) as log:
         log.info("%s %s (%s): LUT %s, FF %s, DSP %s, %s ns, rejection %s", row["model"], row["implementation"],
                  row["source"] or row["reason"], row["LUT"], row["FF"], row["DSP"], row["latency_ns"],
                  row["rejection_50_firmware"])
+    best = headline(rows)
+    if best is not None:
+        log.info("best compressed network (AutoPruner + HGQ2): %s", best)

@@ -150,6 +150,58 @@ def summary_rows(entries: Sequence[HlsEntry]) -> list[dict]:
     return rows
 
 
+#: issue 12's targets for the best compressed network (AutoPruner structure + HGQ2 bits)
+TARGETS = {"lut_equivalents_fraction": 0.05, "latency_cycles": 10, "DSP": 0, "rejection_fraction": 0.85}
+
+
+def _hgq_designs(rows: Sequence[dict]) -> list[dict]:
+    """Per model the HGQ2 design's row with the best numbers there are: Yosys where it ran, else da4ml's estimate."""
+    designs = {}
+    for r in rows:
+        if r["implementation"] in ("da4ml_hgq2", "yosys_hgq2") and r["status"] == "done":
+            if r["model"] not in designs or r["implementation"] == "yosys_hgq2":
+                designs[r["model"]] = r
+    return list(designs.values())
+
+
+def headline(rows: Sequence[dict]) -> dict | None:
+    """The best compressed network against the targets, or None without HGQ2 rows.
+
+    The reference is the baseline's hls4ml row (LUT-equivalents) and its float network's rejection at ε_S = 50 %.
+    "Best" is the smallest design (LUT-equivalents) whose rejection is within 15 % of that; if none is, the smallest.
+    """
+    designs = _hgq_designs(rows)
+    reference = next((r for r in rows if r["model"] == "baseline" and r["implementation"] == "hls4ml"), None)
+    if not designs or reference is None or reference["lut_equivalents"] is None:
+        return None
+    lut_ref, rejection_ref = reference["lut_equivalents"], reference["rejection_50_float"]
+    good = [r for r in designs if r["rejection_50_firmware"] >= TARGETS["rejection_fraction"] * rejection_ref]
+    best = min(good or designs, key=lambda r: r["lut_equivalents"])
+    fraction = best["lut_equivalents"] / lut_ref
+    ratio = best["rejection_50_firmware"] / rejection_ref
+    return {
+        "model": best["model"],
+        "implementation": best["implementation"],
+        "source": best["source"],
+        "lut_equivalents": best["lut_equivalents"],
+        "baseline_lut_equivalents": lut_ref,
+        "baseline_source": reference["source"],
+        "lut_equivalents_fraction": fraction,
+        "latency_cycles": best["latency_cycles"],
+        "DSP": best["DSP"],
+        "rejection_50": best["rejection_50_firmware"],
+        "rejection_50_err": best["rejection_50_firmware_err"],
+        "baseline_float_rejection_50": rejection_ref,
+        "rejection_fraction": ratio,
+        "targets_met": {
+            "lut_equivalents": fraction <= TARGETS["lut_equivalents_fraction"],
+            "latency": best["latency_cycles"] is not None and best["latency_cycles"] <= TARGETS["latency_cycles"],
+            "DSP": best["DSP"] is not None and float(best["DSP"]) == TARGETS["DSP"],
+            "rejection": ratio >= TARGETS["rejection_fraction"],
+        },
+    }
+
+
 def _tradeoff_page(rows: list[dict]):
     """Rejection at ε_S = 50 % against LUT-equivalents: a marker per model, a line per implementation."""
     fig, ax = plt.subplots(figsize=(10, 7.5), layout="constrained")
