@@ -23,12 +23,10 @@ pipelined Verilog design; its C++ interpreter is checked bit for bit against the
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,9 +35,8 @@ from autopruner.firmware.inputs import InputFormat, quantize_inputs
 from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_json
 from autopruner.training.network import DenseStage
 
-#: the implementation labels of the HGQ2 designs in the summary (never mixed with the post-training ones)
+#: the implementation label of the HGQ2 designs (the summary's ``da4ml_hgq2``; never mixed with the post-training ones)
 DA_IMPLEMENTATION = "da4ml_hgq2"
-YOSYS_IMPLEMENTATION = "yosys_hgq2"
 #: spawn key of the generator that subsamples the training split
 FINETUNE_STREAM = 7
 HISTORY_KEYS = ("loss", "val_loss", "ebops", "beta")
@@ -360,7 +357,7 @@ def bit_exact_check(comb, reference: np.ndarray, U: np.ndarray) -> dict:
 def verify_design(model_path, rtl_dir, project_dir, dataset_path, cfg: Mapping[str, Any], out_json) -> dict:
     """Bit-exact check of the HGQ2 design against the HGQ2 model on the emulated test candidates, and its AUC and
     rejection beside the float network's (the same candidates and float reference as the post-training rows)."""
-    from autopruner.firmware.da import load_design
+    from autopruner.firmware.da import interpret, load_design
     from autopruner.firmware.hls import (
         EMULATION_STREAM,
         compare_scores,
@@ -377,7 +374,7 @@ def verify_design(model_path, rtl_dir, project_dir, dataset_path, cfg: Mapping[s
     comb = load_design(rtl_dir)
     reference = predict_logits(load_hgq_model(model_path), U)
     check = bit_exact_check(comb, reference, U)
-    logits = reference if check["bit_exact"] else np.asarray(comb.predict(U, n_threads=1), np.float64).ravel()
+    logits = interpret(comb, U).ravel()  # the design's own outputs are what the firmware would compute
     float_scores = np.asarray(folded.predict(to_firmware_units(X, formats).astype(np.float32), batch_size=8192,
                                              verbose=0)).ravel()
     scores = 0.5 * (1.0 + np.tanh(0.5 * logits))
@@ -390,13 +387,4 @@ def verify_design(model_path, rtl_dir, project_dir, dataset_path, cfg: Mapping[s
     }
     write_json(out_json, result)
     return result
-
-
-def read_history(path) -> dict:
-    """An ``hgq_history.json``."""
-    p = require_file(path)
-    try:
-        return json.loads(Path(p).read_text())
-    except json.JSONDecodeError as exc:
-        raise CorruptInputError(f"cannot parse {p}: {exc}") from exc
 
