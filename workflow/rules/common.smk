@@ -159,6 +159,18 @@ def firmware_dir(variant, kind):
     return f"results/hls/{variant}/{kind}"
 
 
+def hgq_summary_inputs():
+    """The HGQ2 designs' reports for the summary, with firmware.quantization hgq; none with ptq."""
+    if config["firmware"]["quantization"] != "hgq":
+        return {}
+    models = firmware_models()
+    return {
+        "hgq_da_reports": [f"{firmware_dir(v, k)}/hgq/da_report.json" for v, k in models],
+        "hgq_da_emulations": [f"{firmware_dir(v, k)}/hgq/da_emulation.json" for v, k in models],
+        "hgq_yosys_reports": [f"{firmware_dir(v, k)}/hgq/yosys_report.json" for v, k in models],
+    }
+
+
 # --- compared methods (methods.smk) --------------------------------------------------------------------------
 
 #: rows of the comparison that the existing rules build: (method, kind of results/seed{S}/budget{B}/{kind}.keras,

@@ -1,7 +1,7 @@
 # Firmware of the primary seed's networks: hls4ml projects with quantized, scaled inputs, bit-accurate emulation,
 # synthesis reports (vendor tool or a marked estimate), distributed-arithmetic designs (da4ml Verilog, checked bit for
 # bit), Yosys synthesis of the small ones, and the resource/latency trade-off. Everything lands in
-# results/hls/{variant}/{kind}/.
+# results/hls/{variant}/{kind}/; with firmware.quantization hgq also an HGQ2-fine-tuned design in its hgq/ folder.
 
 FIRMWARE_KEYS = ("seed", "hls4ml", "evaluation")
 
@@ -146,6 +146,96 @@ rule yosys_synth:
         "../scripts/yosys_synth.py"
 
 
+# --- firmware.quantization: hgq — HGQ2 quantization-aware fine-tuning and its own DA design in {model}/hgq/ -----
+
+
+rule hgq_finetune:
+    """HGQ2 fine-tuning of the project's folded network (AutoPruner's structure, float weights copied) with the
+    EBOPs resource term; the model and its history."""
+    input:
+        project=f"{firmware_dir('{variant}', '{kind}')}/project",
+        dataset=DATASET,
+    output:
+        model=f"{firmware_dir('{variant}', '{kind}')}/hgq/model.keras",
+        history=f"{firmware_dir('{variant}', '{kind}')}/hgq/hgq_history.json",
+    params:
+        config=cfg("seed", "firmware.hgq"),
+        code=code("firmware.hgq"),
+    log:
+        "logs/hls/{variant}/{kind}/hgq_finetune.log",
+    benchmark:
+        "logs/benchmarks/hgq_finetune/{variant}/{kind}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("hgq_finetune", "mem_mb"),
+        runtime=resource("hgq_finetune", "runtime"),
+    script:
+        "../scripts/hgq_finetune.py"
+
+
+rule hgq_rtl:
+    """da4ml trace of the fine-tuned HGQ2 model from the firmware input formats: Verilog in hgq/rtl/ and its
+    estimate."""
+    input:
+        model=f"{firmware_dir('{variant}', '{kind}')}/hgq/model.keras",
+        project=f"{firmware_dir('{variant}', '{kind}')}/project",
+    output:
+        rtl=directory(f"{firmware_dir('{variant}', '{kind}')}/hgq/rtl"),
+        report=f"{firmware_dir('{variant}', '{kind}')}/hgq/da_report.json",
+    params:
+        config=cfg("firmware.da", "hls4ml.part", "hls4ml.clock_period_ns"),
+        code=code("firmware.hgq"),
+    log:
+        "logs/hls/{variant}/{kind}/hgq_rtl.log",
+    benchmark:
+        "logs/benchmarks/hgq_rtl/{variant}/{kind}.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("hgq_rtl", "mem_mb"),
+        runtime=resource("hgq_rtl", "runtime"),
+    script:
+        "../scripts/hgq_rtl.py"
+
+
+rule hgq_verify:
+    """The HGQ2 design on the emulated test candidates: bit-exact against the HGQ2 model, AUC and rejection."""
+    input:
+        model=f"{firmware_dir('{variant}', '{kind}')}/hgq/model.keras",
+        rtl=f"{firmware_dir('{variant}', '{kind}')}/hgq/rtl",
+        project=f"{firmware_dir('{variant}', '{kind}')}/project",
+        dataset=DATASET,
+    output:
+        f"{firmware_dir('{variant}', '{kind}')}/hgq/da_emulation.json",
+    params:
+        config=cfg("seed", "evaluation", "hls4ml.emulation_max_candidates"),
+        code=code("firmware.hgq"),
+    log:
+        "logs/hls/{variant}/{kind}/hgq_verify.log",
+    benchmark:
+        "logs/benchmarks/hgq_verify/{variant}/{kind}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("hgq_verify", "mem_mb"),
+        runtime=resource("hgq_verify", "runtime"),
+    script:
+        "../scripts/hgq_verify.py"
+
+
+use rule yosys_synth as hgq_yosys_synth with:
+    input:
+        rtl=f"{firmware_dir('{variant}', '{kind}')}/hgq/rtl",
+        report=f"{firmware_dir('{variant}', '{kind}')}/hgq/da_report.json",
+    output:
+        f"{firmware_dir('{variant}', '{kind}')}/hgq/yosys_report.json",
+    log:
+        "logs/hls/{variant}/{kind}/hgq_yosys.log",
+    benchmark:
+        "logs/benchmarks/hgq_yosys_synth/{variant}/{kind}.tsv"
+    resources:
+        mem_mb=resource("hgq_yosys_synth", "mem_mb"),
+        runtime=resource("hgq_yosys_synth", "runtime"),
+
+
 rule hls_summary:
     """Per model and implementation (hls4ml, DA da4ml estimate, DA Yosys): resources and latency beside the
     emulated rejection at 50 % signal efficiency."""
@@ -155,6 +245,8 @@ rule hls_summary:
         da_reports=[f"{firmware_dir(v, k)}/da_report.json" for v, k in firmware_models()],
         da_emulations=[f"{firmware_dir(v, k)}/da_emulation.json" for v, k in firmware_models()],
         yosys_reports=[f"{firmware_dir(v, k)}/yosys_report.json" for v, k in firmware_models()],
+        # firmware.quantization hgq: the HGQ2 designs too, as implementations of their own
+        **hgq_summary_inputs(),
     output:
         csv="results/hls_summary.csv",
         pdf=report("results/hls_summary.pdf", caption="../report/hls_summary.rst", category="Firmware",

@@ -6,7 +6,10 @@ Three implementations of every network, each with its own source of numbers, nev
   C-synthesis report; its rejection from hls4ml's bit-accurate emulation;
 * ``da4ml``: the distributed-arithmetic design — da4ml's own estimate (``"da4ml <version> estimate"``);
 * ``yosys``: the same design after ``yosys synth_xilinx`` (``"yosys <version> synth_xilinx (no place and route)"``),
-  or a skipped row (no numbers) where the design was too large or no tool was configured.
+  or a skipped row (no numbers) where the design was too large or no tool was configured;
+* with ``firmware.quantization: hgq`` also ``da4ml_hgq2`` and ``yosys_hgq2``: the DA design of the network after
+  HGQ2 quantization-aware fine-tuning (`autopruner.firmware.hgq`), with the same sources as ``da4ml``/``yosys``
+  but rows of their own, never mixed with the post-training ones.
 
 Both DA rows take their rejection from the DA design itself (da4ml's bit-exact interpreter). LUT-equivalents are
 LUT + 55·DSP, the resource unit of the HGQ papers.
@@ -26,9 +29,16 @@ from autopruner.plotting import hep_style, plt, save_pages
 
 #: LUTs one DSP counts for in LUT-equivalents
 LUT_PER_DSP = 55
-IMPLEMENTATIONS = ("hls4ml", "da4ml", "yosys")
+IMPLEMENTATIONS = ("hls4ml", "da4ml", "yosys", "da4ml_hgq2", "yosys_hgq2")
+#: the implementation whose source rules a report's ``source`` (the HGQ2 designs come from the same tools)
+SOURCE_OF = {"hls4ml": "hls4ml", "da4ml": "da4ml", "yosys": "yosys", "da4ml_hgq2": "da4ml", "yosys_hgq2": "yosys"}
 _STYLE = {"hls4ml": ("tab:red", "hls4ml Latency"), "da4ml": ("tab:blue", "DA, da4ml estimate"),
-          "yosys": ("tab:green", "DA, Yosys synth_xilinx")}
+          "yosys": ("tab:green", "DA, Yosys synth_xilinx"),
+          "da4ml_hgq2": ("tab:purple", "DA + HGQ2 bits, da4ml estimate"),
+          "yosys_hgq2": ("tab:olive", "DA + HGQ2 bits, Yosys synth_xilinx")}
+#: per-model file kinds of the workflow's summary inputs; the hgq ones only with firmware.quantization hgq
+FILE_KEYS = ("reports", "emulations", "da_reports", "da_emulations", "yosys_reports")
+HGQ_FILE_KEYS = ("hgq_da_reports", "hgq_da_emulations", "hgq_yosys_reports")
 _MARKERS = {"baseline": "s", "reduced": "o", "retrained": "^"}
 
 
@@ -44,11 +54,16 @@ class HlsEntry:
     da_report: str
     da_emulation: str
     yosys_report: str
+    hgq_da_report: str | None = None
+    hgq_da_emulation: str | None = None
+    hgq_yosys_report: str | None = None
 
 
 def entries_from_models(models: Sequence[Mapping[str, str]], files: Mapping[str, Sequence[str]]) -> list[HlsEntry]:
-    """Firmware entries from the workflow's (variant, kind) list and, per file kind, the matching files."""
+    """Firmware entries from the workflow's (variant, kind) list and, per file kind, the matching files (the HGQ2
+    designs' only where ``files`` has them)."""
     entries = []
+    hgq = all(key in files for key in HGQ_FILE_KEYS)
     for n, model in enumerate(models):
         variant, kind = model["variant"], model["kind"]
         baseline = variant == "baseline"
@@ -56,8 +71,8 @@ def entries_from_models(models: Sequence[Mapping[str, str]], files: Mapping[str,
             "baseline" if baseline else f"{variant}_{kind}",
             "baseline" if baseline else kind,
             100 if baseline else int(variant.removeprefix("budget")),
-            *(str(files[key][n]) for key in ("reports", "emulations", "da_reports", "da_emulations",
-                                             "yosys_reports")),
+            *(str(files[key][n]) for key in FILE_KEYS),
+            *((str(files[key][n]) for key in HGQ_FILE_KEYS) if hgq else ()),
         ))
     return entries
 
@@ -77,7 +92,7 @@ def check_source(implementation: str, source: str | None) -> None:
         "hls4ml": source is not None and not source.startswith(("da4ml", "yosys")),
         "da4ml": source is not None and source.startswith("da4ml ") and source.endswith(" estimate"),
         "yosys": source is None or (source.startswith("yosys ") and "synth_xilinx" in source),
-    }[implementation]
+    }[SOURCE_OF[implementation]]
     if not ok:
         raise CorruptInputError(f"a {implementation} report cannot have the source {source!r}")
 
@@ -120,14 +135,71 @@ def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, sc
 
 
 def summary_rows(entries: Sequence[HlsEntry]) -> list[dict]:
-    """Three rows per firmware model: hls4ml, DA (da4ml estimate), DA (Yosys or skipped)."""
+    """Three rows per firmware model: hls4ml, DA (da4ml estimate), DA (Yosys or skipped); with the HGQ2 designs two
+    more: DA + HGQ2 (da4ml estimate), DA + HGQ2 (Yosys or skipped)."""
     rows = []
     for e in entries:
         emulation, da_emulation = _read_json(e.emulation), _read_json(e.da_emulation)
         rows.append(_row(e, "hls4ml", _read_json(e.synthesis_report), emulation, "fixed"))
         rows.append(_row(e, "da4ml", _read_json(e.da_report), da_emulation, "fixed"))
         rows.append(_row(e, "yosys", _read_json(e.yosys_report), da_emulation, "fixed"))
+        if e.hgq_da_report is not None:
+            hgq_emulation = _read_json(e.hgq_da_emulation)
+            rows.append(_row(e, "da4ml_hgq2", _read_json(e.hgq_da_report), hgq_emulation, "fixed"))
+            rows.append(_row(e, "yosys_hgq2", _read_json(e.hgq_yosys_report), hgq_emulation, "fixed"))
     return rows
+
+
+#: issue 12's targets for the best compressed network (AutoPruner structure + HGQ2 bits)
+TARGETS = {"lut_equivalents_fraction": 0.05, "latency_cycles": 10, "DSP": 0, "rejection_fraction": 0.85}
+
+
+def _hgq_designs(rows: Sequence[dict]) -> list[dict]:
+    """Per model the HGQ2 design's row with the best numbers there are: Yosys where it ran, else da4ml's estimate."""
+    designs = {}
+    for r in rows:
+        if r["implementation"] in ("da4ml_hgq2", "yosys_hgq2") and r["status"] == "done":
+            if r["model"] not in designs or r["implementation"] == "yosys_hgq2":
+                designs[r["model"]] = r
+    return list(designs.values())
+
+
+def headline(rows: Sequence[dict]) -> dict | None:
+    """The best compressed network against the targets, or None without HGQ2 rows.
+
+    The reference is the baseline's hls4ml row (LUT-equivalents) and its float network's rejection at ε_S = 50 %.
+    "Best" is the smallest design (LUT-equivalents) whose rejection is within 15 % of that; if none is, the smallest.
+    """
+    designs = _hgq_designs(rows)
+    reference = next((r for r in rows if r["model"] == "baseline" and r["implementation"] == "hls4ml"), None)
+    if not designs or reference is None or reference["lut_equivalents"] is None:
+        return None
+    lut_ref, rejection_ref = reference["lut_equivalents"], reference["rejection_50_float"]
+    good = [r for r in designs if r["rejection_50_firmware"] >= TARGETS["rejection_fraction"] * rejection_ref]
+    best = min(good or designs, key=lambda r: r["lut_equivalents"])
+    fraction = best["lut_equivalents"] / lut_ref
+    ratio = best["rejection_50_firmware"] / rejection_ref
+    return {
+        "model": best["model"],
+        "implementation": best["implementation"],
+        "source": best["source"],
+        "lut_equivalents": best["lut_equivalents"],
+        "baseline_lut_equivalents": lut_ref,
+        "baseline_source": reference["source"],
+        "lut_equivalents_fraction": fraction,
+        "latency_cycles": best["latency_cycles"],
+        "DSP": best["DSP"],
+        "rejection_50": best["rejection_50_firmware"],
+        "rejection_50_err": best["rejection_50_firmware_err"],
+        "baseline_float_rejection_50": rejection_ref,
+        "rejection_fraction": ratio,
+        "targets_met": {
+            "lut_equivalents": fraction <= TARGETS["lut_equivalents_fraction"],
+            "latency": best["latency_cycles"] is not None and best["latency_cycles"] <= TARGETS["latency_cycles"],
+            "DSP": best["DSP"] is not None and float(best["DSP"]) == TARGETS["DSP"],
+            "rejection": ratio >= TARGETS["rejection_fraction"],
+        },
+    }
 
 
 def _tradeoff_page(rows: list[dict]):
