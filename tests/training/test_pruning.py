@@ -14,6 +14,7 @@ from autopruner.training.pruning import (
     apply_hard_mask,
     binarisation_term,
     budget_term,
+    connected_top_k_kept,
     decide_mask,
     hidden_budget_groups,
     pruner_loss,
@@ -145,3 +146,21 @@ def test_settings_reject_a_shrinking_pruner_scale():
     with pytest.raises(ValueError, match="pruner_growth"):
         PrunerSettings(pruner_growth=0.5)
     assert PrunerSettings.from_config({"pruner_growth": 2.0, "pruner_scale_max": 1e3}).pruner_growth == 2.0
+
+
+def test_small_budget_over_all_hidden_layers_never_empties_a_layer():
+    layers = [np.array([0.9, 0.8, 0.7, 0.6]), np.array([0.001, 0.002, 0.003]), np.array([0.95, 0.5]), np.array([0.4])]
+    kept, rescued = connected_top_k_kept(layers, 4)
+    per_layer = np.split(kept, np.cumsum([len(v) for v in layers])[:-1])
+    assert kept.sum() == 4 and rescued == 2  # the top 4 (0.95, 0.9, 0.8, 0.7) sit in two layers
+    assert [int(m.sum()) for m in per_layer] == [1, 1, 1, 1]
+    assert per_layer[1][2] and per_layer[0][0] and per_layer[2][0]  # each layer keeps its best node
+    # the weakest kept nodes of layers that keep others make room
+    kept, rescued = connected_top_k_kept(layers, 6)
+    per_layer = np.split(kept, np.cumsum([len(v) for v in layers])[:-1])
+    assert rescued == 2 and [int(m.sum()) for m in per_layer] == [3, 1, 1, 1]  # the weakest kept nodes gave way
+    full, none = connected_top_k_kept([np.array([0.9, 0.1]), np.array([0.8, 0.7])], 2)
+    assert none == 0 and full.tolist() == [True, False, True, False]
+    # fewer nodes than layers: no way to keep them all connected, plain top-k
+    kept, rescued = connected_top_k_kept(layers, 3)
+    assert rescued == 0 and kept.sum() == 3

@@ -391,6 +391,34 @@ def top_k_kept(gate_values: np.ndarray, k: int) -> np.ndarray:
     return kept
 
 
+def connected_top_k_kept(layer_values: Sequence[np.ndarray], k: int) -> tuple[np.ndarray, int]:
+    """Kept mask over the concatenated gates of several layers: the k largest, except that every layer keeps at least
+    its best node when k allows it; also returns how many layers had to be given a node that way.
+
+    With one budget over all hidden layers a small k (5 % of 256 nodes = 13) can leave a whole layer closed, and a
+    network with an empty layer is cut in two: its output no longer depends on its inputs and it cannot even be
+    rebuilt for retraining. Such a network is no candidate for a budget, so the layer's best node is kept instead of
+    the group's weakest other one.
+    """
+    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in layer_values])
+    kept = top_k_kept(values, k)
+    if k < len(layer_values):
+        return kept, 0
+    offsets = np.cumsum([0, *(len(v) for v in layer_values)])
+    rescued = 0
+    for i, layer in enumerate(layer_values):
+        lo, hi = offsets[i], offsets[i + 1]
+        if kept[lo:hi].any():
+            continue
+        counts = [kept[offsets[j]:offsets[j + 1]].sum() for j in range(len(layer_values))]
+        donors = np.flatnonzero(kept & np.repeat(np.array(counts) > 1, [len(v) for v in layer_values]))
+        weakest = donors[np.argmin(values[donors])]  # the group's weakest node in a layer that keeps another one
+        kept[weakest] = False
+        kept[lo + int(np.argmax(layer))] = True
+        rescued += 1
+    return kept, rescued
+
+
 def _node_costs(kept_per_layer: Sequence[int], n_inputs: int, n_outputs: int) -> list[int]:
     """Fan-in + fan-out of one live node of each hidden layer: the multiplications it adds to the chain."""
     widths = (int(n_inputs), *(int(n) for n in kept_per_layer), int(n_outputs))
@@ -464,8 +492,8 @@ def _group_kept(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Kept mask over the group's concatenated gates and the budget facts to record."""
     if group.unit == NODES:
-        values = np.concatenate([gate_values[name] for name in group.layers])
-        return top_k_kept(values, group.k), {"unit": NODES, "budget": int(group.k)}
+        kept, rescued = connected_top_k_kept([gate_values[name] for name in group.layers], group.k)
+        return kept, {"unit": NODES, "budget": int(group.k), "layers_given_a_node": rescued}
     kept, info = cost_budget_kept([gate_values[name] for name in group.layers], group)
     return np.concatenate(kept), info
 
