@@ -21,6 +21,14 @@ def test_each_backend_reads_its_own_keys():
     assert pythia["pt_min_gev"] == GENERATION["pt_min_gev"]
 
 
+def test_sample_sizes_are_not_part_of_a_shard():
+    """More or fewer shards must add or drop shards, not rerun the ones that stay."""
+    for backend in ("toy", "pythia8"):
+        section = backend_generation_config(GENERATION, backend)
+        assert "shards" not in section and "calibration_shards" not in section
+        assert section["events_per_shard"] == GENERATION["events_per_shard"]
+
+
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="herwig"):
         backend_module("herwig")

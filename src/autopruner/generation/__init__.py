@@ -16,8 +16,9 @@ from typing import Any
 #: the module of each ``generation.backend``
 BACKEND_MODULES = {"toy": "autopruner.generation.toy", "pythia8": "autopruner.generation.pythia"}
 #: the ``generation`` keys Pythia 8 reads; the toy reads every key but the ``pythia8`` section
-PYTHIA8_KEYS = ("backend", "sqrt_s_gev", "higgs_mass_gev", "pt_min_gev", "events_per_shard", "shards",
-                "calibration_shards", "pythia8")
+PYTHIA8_KEYS = ("backend", "sqrt_s_gev", "higgs_mass_gev", "pt_min_gev", "events_per_shard", "pythia8")
+#: how many shards a sample has: no shard's events depend on it, so changing it adds or drops shards, never reruns one
+SAMPLE_SIZE_KEYS = ("shards", "calibration_shards")
 
 
 def backend_module(backend: str) -> ModuleType:
@@ -28,11 +29,16 @@ def backend_module(backend: str) -> ModuleType:
 
 
 def backend_generation_config(generation: Mapping[str, Any], backend: str) -> dict[str, Any]:
-    """The part of the ``generation`` section that ``backend`` reads, with ``backend`` set to it."""
+    """The part of the ``generation`` section that a shard of ``backend`` depends on, with ``backend`` set to it: the
+    keys the backend reads, without the sample sizes (``SAMPLE_SIZE_KEYS``)."""
     if backend not in BACKEND_MODULES:
         raise ValueError(f"unknown generation.backend {backend!r}; expected one of {sorted(BACKEND_MODULES)}")
     if backend == "pythia8":
         section = {key: generation[key] for key in PYTHIA8_KEYS if key in generation}
     else:
-        section = {key: value for key, value in generation.items() if key not in BACKEND_MODULES}
+        section = {
+            key: value
+            for key, value in generation.items()
+            if key not in BACKEND_MODULES and key not in SAMPLE_SIZE_KEYS
+        }
     return {**section, "backend": backend}
