@@ -58,21 +58,29 @@ def interpret(comb, U: np.ndarray) -> np.ndarray:
     return np.asarray(comb.predict(np.ascontiguousarray(U, dtype=np.float64), n_threads=1), dtype=np.float64)
 
 
-def bit_exact_check(network: FixedNetwork, comb, U: np.ndarray) -> dict:
-    """Interpreter vs int64 emulation on the same inputs: how many candidates agree bit for bit."""
+def bit_exact_report(comb, U: np.ndarray, reference: np.ndarray, reference_label: str) -> dict:
+    """da4ml's interpreter vs a reference (one row, or one value, per candidate) on the same inputs: how many
+    candidates agree bit for bit, and against what."""
     t0 = time.perf_counter()
-    reference = emulate(network, U)
     design = interpret(comb, U).reshape(reference.shape)
-    equal = np.all(design == reference, axis=1)
+    equal = design == reference
+    if equal.ndim > 1:
+        equal = np.all(equal, axis=tuple(range(1, equal.ndim)))
     return {
         "checked_with": f"da4ml {da4ml_version()} C++ interpreter (CombLogic.predict); Verilator not used",
-        "reference": "int64 fixed-point emulation (autopruner.firmware.fixed.emulate)",
+        "reference": reference_label,
         "n_candidates": int(len(equal)),
         "n_bit_exact": int(equal.sum()),
         "bit_exact": bool(equal.all()),
         "max_abs_difference": float(np.max(np.abs(design - reference))) if len(equal) else 0.0,
         "check_s": time.perf_counter() - t0,
     }
+
+
+def bit_exact_check(network: FixedNetwork, comb, U: np.ndarray) -> dict:
+    """Interpreter vs int64 emulation on the same inputs: how many candidates agree bit for bit."""
+    reference = emulate(network, U)
+    return bit_exact_report(comb, U, reference, "int64 fixed-point emulation (autopruner.firmware.fixed.emulate)")
 
 
 def write_rtl(comb, rtl_dir: str | os.PathLike, da_cfg: dict[str, Any], part: str, clock_ns: float) -> dict:

@@ -338,20 +338,9 @@ def make_design(model_path, project_dir, fw_cfg: Mapping[str, Any], hls_cfg: Map
 
 def bit_exact_check(comb, reference: np.ndarray, U: np.ndarray) -> dict:
     """da4ml's interpreter vs the HGQ2 model's predictions on the same inputs."""
-    from autopruner.firmware.da import da4ml_version, interpret
+    from autopruner.firmware.da import bit_exact_report
 
-    t0 = time.perf_counter()
-    design = interpret(comb, U).ravel()
-    equal = design == reference
-    return {
-        "checked_with": f"da4ml {da4ml_version()} C++ interpreter (CombLogic.predict); Verilator not used",
-        "reference": f"HGQ2 {hgq2_version()} model predictions (Keras, float64)",
-        "n_candidates": int(len(equal)),
-        "n_bit_exact": int(equal.sum()),
-        "bit_exact": bool(equal.all()),
-        "max_abs_difference": float(np.max(np.abs(design - reference))) if len(equal) else 0.0,
-        "check_s": time.perf_counter() - t0,
-    }
+    return bit_exact_report(comb, U, reference, f"HGQ2 {hgq2_version()} model predictions (Keras, float64)")
 
 
 def verify_design(model_path, rtl_dir, project_dir, dataset_path, cfg: Mapping[str, Any], out_json) -> dict:
