@@ -269,6 +269,11 @@ def test_secondary_scatterings_are_pt_balanced_pairs():
         np.testing.assert_allclose(pair_py, 0.0, atol=1e-9)
         first, second = seeds[:n:2, 5], seeds[1:n:2, 5]
         np.testing.assert_array_equal(np.where(first == 21, 21, -first), second)  # g g or Q Qbar
+    # however hard the event, a secondary scattering stays within reach of its x bound (no endless rapidity draws)
+    for _ in range(200):
+        n = mpi_seeds(rng, hp._replace(mpi_pt0_gev=300.0), sp, seeds, 0, 6000.0)
+        pt = np.hypot(seeds[:n, 0], seeds[:n, 1])
+        assert np.all(pt <= 0.25 * MPI_X_MAX * GEN["sqrt_s_gev"] * (1 + 1e-9))
 
 
 def test_preconfinement_merges_light_pairs_keeps_momentum_and_every_heavy_quark():

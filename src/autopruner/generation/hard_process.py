@@ -236,7 +236,9 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
     heavy-quark pair Q Qbar. Their showers spread jet activity and low-pT heavy flavour over the whole event, as
     multiparton interactions do in Pythia 8. Returns the new seed count."""
     n = min(rng.poisson(hp.mpi_mean_scatterings), MAX_MPI_SCATTERINGS)
-    pt_max = max(MPI_PT_MAX_FRACTION * pt_hard, 2.0 * hp.mpi_pt_min_gev)
+    # below MPI_X_MAX * sqrt(s) / 4 a pair at central rapidities takes at most half its x bound, so
+    # `mpi_rapidities` always finds rapidities (above sqrt(s) MPI_X_MAX / 2 it could never stop)
+    pt_max = min(max(MPI_PT_MAX_FRACTION * pt_hard, 2.0 * hp.mpi_pt_min_gev), 0.25 * MPI_X_MAX * hp.sqrt_s_gev)
     for _ in range(n):
         pt = mpi_pt(rng, hp.mpi_pt0_gev, hp.mpi_pt_min_gev, pt_max)
         phi = 2.0 * math.pi * rng.random() - math.pi
