@@ -11,6 +11,9 @@ M_PI_CHARGED = 0.13957
 M_PI0 = 0.13498
 M_K_CHARGED = 0.49368
 M_K_LONG = 0.49761
+M_K_SHORT = 0.49761
+CTAU_K_SHORT_MM = 26.844
+K_SHORT_TO_CHARGED_PIONS = 0.692  # K0S -> pi+ pi- (the rest: pi0 pi0)
 M_PROTON = 0.93827
 M_NEUTRON = 0.93957
 M_ELECTRON = 0.000511
@@ -22,7 +25,10 @@ M_C_QUARK = 1.5
 CHARGED_HADRONS = np.array(
     [(211, 1, M_PI_CHARGED, 0.80), (321, 1, M_K_CHARGED, 0.13), (2212, 1, M_PROTON, 0.07)]
 )
-NEUTRAL_HADRONS = np.array([(111, 0, M_PI0, 0.72), (130, 0, M_K_LONG, 0.14), (2112, 0, M_NEUTRON, 0.14)])
+# A neutral kaon is a K0S or a K0L with equal probability; the K0S decays in flight (`decays.add_k0s`).
+NEUTRAL_HADRONS = np.array(
+    [(111, 0, M_PI0, 0.72), (130, 0, M_K_LONG, 0.07), (310, 0, M_K_SHORT, 0.07), (2112, 0, M_NEUTRON, 0.14)]
+)
 
 # Heavy hadrons made from a quark (not antiquark): pdgid, charge, mass, production fraction. Antiquarks negate.
 B_HADRONS = np.array(

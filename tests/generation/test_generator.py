@@ -1,5 +1,6 @@
 """Generator physics: exact four-momentum conservation, H -> bb mass, b-hadron lifetimes and decays."""
 
+import copy
 
 import numpy as np
 import pytest
@@ -23,8 +24,8 @@ from autopruner.generation.hard_process import (
     mpi_seeds,
 )
 from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
-from autopruner.generation.toy import generate_events
-from autopruner.kinematics import nbody, two_body
+from autopruner.generation.toy import fragment_in_frame, generate_events
+from autopruner.kinematics import boost, nbody, two_body
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 GEN = CONFIG["generation"]
@@ -313,3 +314,65 @@ def test_secondary_scattering_partons_take_a_bounded_share_of_the_beam_energy():
         for sign in (1.0, -1.0):
             x = pt * np.exp(sign * y).sum(axis=1) / sqrt_s
             assert np.all(x < MPI_X_MAX)
+
+
+def test_fragmentation_in_a_moving_frame_is_the_rest_frame_fragmentation_boosted():
+    """fragment_in_frame boosts the partons into the frame, fragments there and boosts back: with the same random
+    numbers it gives exactly the rest-frame hadrons of the back-to-back pair, boosted to the lab."""
+    hp = hadronization_params(GEN["hadronization"])
+    rest = np.array([[0.0, 30.0, 40.0, 50.0, 5.0], [0.0, -30.0, -40.0, 50.0, -5.0]])
+    velocity = (0.3, -0.2, 0.85)
+    lab = np.array([[*boost(*row[:4], *velocity), row[4]] for row in rest])
+    out_rest = np.empty((512, N_HADRON_COLS))
+    out_lab = np.empty((512, N_HADRON_COLS))
+    n_rest = 0
+    rng = np.random.default_rng(3)
+    for row in rest:
+        n_rest = fragment(rng, *row[:4], int(row[4]), hp, out_rest, n_rest)
+    n_lab = fragment_in_frame(np.random.default_rng(3), lab, 0, 2, hp, out_lab, 0, *velocity)
+    assert n_lab == n_rest > 4
+    expected = np.array([boost(*h[:4], *velocity) for h in out_rest[:n_rest]])
+    np.testing.assert_allclose(out_lab[:n_lab, :4], expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(out_lab[:n_lab, 4:], out_rest[:n_rest, 4:])
+
+
+def test_higgs_singlet_fragmentation_spreads_soft_hadrons_away_from_the_b_hadrons():
+    """H -> b bbar fragments in the Higgs rest frame, so soft prompt hadrons lie between the b's, not along them:
+    fewer prompt charged particles within dR < 0.2 of a hard b hadron than with lab-frame fragmentation."""
+
+    def prompt_near_b(frame: str) -> float:
+        config = copy.deepcopy(CONFIG)
+        config["generation"]["hadronization"]["fragmentation_frame"] = frame
+        ev = generate_events(config, "hbb", 400, np.random.default_rng(11))
+        p, h = ev.particles, ev.hadrons
+        evp = np.repeat(np.arange(p.n_events), p.counts)
+        evh = np.repeat(np.arange(p.n_events), ev.hadron_counts)
+        pt = np.hypot(p.px, p.py)
+        eta, phi = np.arcsinh(p.pz / np.maximum(pt, 1e-9)), np.arctan2(p.py, p.px)
+        hpt = np.hypot(h["px"], h["py"])
+        heta, hphi = np.arcsinh(h["pz"] / hpt), np.arctan2(h["py"], h["px"])
+        hard_b = np.flatnonzero((h["flavour"] == 5) & (h["parent"] < 0) & (hpt > 100.0))
+        near = 0
+        for i in hard_b:
+            m = (evp == evh[i]) & (p.charge != 0) & (p.origin == 0) & (pt > 0.5)
+            dphi = (phi[m] - hphi[i] + np.pi) % (2 * np.pi) - np.pi
+            near += np.count_nonzero(np.hypot(eta[m] - heta[i], dphi) < 0.2)
+        return near / hard_b.size
+
+    assert prompt_near_b("singlet") < 0.9 * prompt_near_b("lab")
+
+
+def test_charm_decays_make_neutral_kaons_at_the_inclusive_rate():
+    """c -> s: about half the charm decays give a neutral kaon (PDG inclusive D -> K0 X), energy without a track."""
+    dp = decay_params(GEN["hadronization"])
+    rng = np.random.default_rng(21)
+    with_k0 = []
+    for _ in range(3000):
+        rec = np.zeros(N_HEAVY_COLS)
+        rec[XM], rec[2] = 1.86484, 40.0
+        rec[XE] = np.hypot(rec[2], rec[XM])
+        rec[XPDG], rec[6], rec[XFLAV], rec[XQSIGN], rec[XPARENT] = 421, 0, 4, 1, -1
+        _, out = decay_numpy(rng, rec, dp)
+        np.testing.assert_allclose(out[:, :4].sum(axis=0), rec[:4], rtol=1e-9, atol=1e-8)
+        with_k0.append(np.any(out[:, 4] == 130))
+    assert np.mean(with_k0) == pytest.approx(0.46, abs=0.03)

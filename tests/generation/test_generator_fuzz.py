@@ -205,7 +205,7 @@ def test_soft_b_seed_whose_hadron_stands_alone_still_conserves_momentum():
     rng = np.random.default_rng(2231)
     sums = np.empty((5000, 4))
     for k in range(sums.shape[0]):
-        n = hadronize_seeds(rng, seeds, 2, SHOWER_PARAMS, HAD_PARAMS, fin, prim)
+        n = hadronize_seeds(rng, seeds, 2, 2, SHOWER_PARAMS, HAD_PARAMS, fin, prim)
         assert np.all(np.isfinite(prim[:n, :5]))
         sums[k] = prim[:n, :4].sum(axis=0)
     np.testing.assert_allclose(sums, np.broadcast_to(target, sums.shape), rtol=1e-12, atol=1e-9)

@@ -21,8 +21,12 @@ from autopruner.generation.hadronization import pick
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     C_HADRONS,
+    CTAU_K_SHORT_MM,
+    K_SHORT_TO_CHARGED_PIONS,
     M_ELECTRON,
     M_K_CHARGED,
+    M_K_LONG,
+    M_K_SHORT,
     M_MUON,
     M_PI0,
     M_PI_CHARGED,
@@ -58,6 +62,10 @@ MAX_DAUGHTERS = 24
 KAON_SHARE_IN_DECAYS = 0.2
 PI0_MEAN_B = 1.5  # mean number of pi0 per b-hadron decay (plus those of a cascade c-hadron)
 PI0_MEAN_C = 1.0
+# c -> s: the s quark ends in a neutral kaon in about half the charm decays (PDG inclusive D0 -> K0 X 47 %,
+# D+ -> K0 X 61 %, Ds 19 %, Lambda_c ~30 %, weighted by the production mix). K0S mostly decay beyond the pixel volume
+# and K0L reach the calorimeter; a K0S or K0L with equal probability.
+K0_SHARE_C_DECAYS = 0.46
 PI0_MEAN_B_SEMILEPTONIC = 0.5  # B -> D(*, **) l nu: the pions of D* and D** decays
 X_MASS_EXCESS_GEV = 0.3  # mean mass of a semileptonic decay's hadronic system above the sum of its hadron masses
 
@@ -123,6 +131,36 @@ def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index
 
 
 @nb.njit(cache=True)
+def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
+    """Fly a K0S beta*gamma*c*tau*Exp(1) and decay it there into pi+ pi- or pi0 pi0 (photons), isotropically.
+
+    Its charged pions become tracks only if it decays inside the pixel volume; the track selection and the vertex
+    fit's V0 veto then deal with them as they do with Pythia's K0S.
+    """
+    scale = CTAU_K_SHORT_MM * rng.standard_exponential() / M_K_SHORT
+    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    c = 2.0 * rng.random() - 1.0
+    phi = 2.0 * math.pi * rng.random()
+    if rng.random() < K_SHORT_TO_CHARGED_PIONS:
+        q = two_body(px, py, pz, e, M_K_SHORT, M_PI_CHARGED, M_PI_CHARGED, c, phi)
+        n = add_particle(out, n, q[0], q[1], q[2], q[3], 211, 1.0, dx, dy, dz, origin, hadron_index)
+        return add_particle(out, n, q[4], q[5], q[6], q[7], -211, -1.0, dx, dy, dz, origin, hadron_index)
+    q = two_body(px, py, pz, e, M_K_SHORT, M_PI0, M_PI0, c, phi)
+    n = add_pi0_photons(rng, out, n, q[0], q[1], q[2], q[3], dx, dy, dz, origin, hadron_index)
+    return add_pi0_photons(rng, out, n, q[4], q[5], q[6], q[7], dx, dy, dz, origin, hadron_index)
+
+
+@nb.njit(cache=True)
+def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
+    """Append a hadron as the detector sees it: a pi0 as its photons, a K0S as its decay products, else itself."""
+    if pdg == 111:
+        return add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
+    if pdg == 310:
+        return add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
+    return add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
+
+
+@nb.njit(cache=True)
 def _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, q, kind):
     """Append a daughter to the decay's daughter list."""
     if k < MAX_DAUGHTERS:
@@ -161,7 +199,7 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
     first; the hadrons follow: charm hadrons, the charge-balancing pions/kaons, opposite-sign pairs, then pi0s.
     Hadronic b decays without a second charm hadron have Bin(2, 1/2) pairs, with one Bin(1, 1/2); semileptonic b
     decays none (D, D*, D** give a charm hadron plus about one pion); c decays Bin(2, 1/2) pairs hadronically, none
-    semileptonically.
+    semileptonically, and in `K0_SHARE_C_DECAYS` of them a neutral kaon (the s quark of c -> s).
     Optional pi0s and pairs are dropped until the daughters fit in the parent mass.
     """
     k = 0
@@ -199,6 +237,9 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
         n_pairs = rng.binomial(2, 0.5)
     else:
         n_pi0_mean = 0.3 * PI0_MEAN_C
+    if flav == 4 and rng.random() < K0_SHARE_C_DECAYS:
+        k0_pdg = 310 if rng.random() < 0.5 else 130
+        k = _push(d_m, d_pdg, d_q, d_kind, k, M_K_LONG, k0_pdg, 0.0, KIND_STABLE)  # c -> s -> K0S or K0L
     sign = 1 if q_rem > 0 else -1
     for _ in range(int(round(abs(q_rem)))):
         m, pdg = _light_charged(rng, sign)
@@ -312,7 +353,8 @@ def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
                     rng, out, n_out, mom[j, 0], mom[j, 1], mom[j, 2], mom[j, 3], vx, vy, vz, origin, i
                 )
             else:
-                n_out = add_particle(
+                n_out = add_final(
+                    rng,
                     out,
                     n_out,
                     mom[j, 0],

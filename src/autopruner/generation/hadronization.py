@@ -19,10 +19,6 @@ import numba as nb
 from autopruner.kinematics import boost, orthonormal_basis
 from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, NEUTRAL_HADRONS
 
-FF_A = 0.55  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2
-E_STOP_GEV = 1.8  # a parton's remaining energy below which fragmentation ends
-PT_SIGMA_GEV = 0.3  # per-component Gaussian width of a hadron's momentum transverse to its parton
-
 # Columns of a primary hadron: px, py, pz, E, m, pdgid, charge, heavy flavour (0, 4, 5), quark sign.
 HPX, HPY, HPZ, HE, HM, HPDG, HCHARGE, HFLAV, HQSIGN = range(9)
 N_HADRON_COLS = 9
@@ -35,8 +31,9 @@ class HadronizationParams(NamedTuple):
     b_kartvelishvili_a: float
     c_kartvelishvili_a: float
     cluster_mass_gev: float
-    pt_sigma_gev: float = PT_SIGMA_GEV
-    e_stop_gev: float = E_STOP_GEV
+    ff_a: float  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2 of a light hadron's energy share z
+    e_stop_gev: float  # a chain's remaining energy below which fragmentation ends
+    pt_sigma_gev: float  # per-component Gaussian width of a hadron's momentum transverse to its parton
 
 
 def kartvelishvili_exponent(mean_x: float) -> float:
@@ -53,6 +50,9 @@ def hadronization_params(had_cfg: dict) -> HadronizationParams:
         kartvelishvili_exponent(float(had_cfg["b_fragmentation_mean"])),
         kartvelishvili_exponent(float(had_cfg["c_fragmentation_mean"])),
         float(had_cfg["cluster_mass_gev"]),
+        float(had_cfg["field_feynman_a"]),
+        float(had_cfg["chain_stop_gev"]),
+        float(had_cfg["pt_sigma_gev"]),
     )
 
 
@@ -138,12 +138,12 @@ def heavy_hadron(rng, quark_pdg):
 
 
 @nb.njit(cache=True)
-def ff_z(rng):
-    """Light-quark longitudinal fraction from the Field-Feynman function (rejection sampling)."""
-    fmax = 1.0 + 2.0 * FF_A
+def ff_z(rng, a):
+    """Light-quark longitudinal fraction from the Field-Feynman function with parameter a (rejection sampling)."""
+    fmax = 1.0 + 2.0 * a
     while True:
         z = rng.random()
-        if rng.random() * fmax < 1.0 - FF_A + 3.0 * FF_A * (1.0 - z) ** 2:
+        if rng.random() * fmax < 1.0 - a + 3.0 * a * (1.0 - z) ** 2:
             return z
 
 
@@ -231,7 +231,7 @@ def fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n):
     count."""
     while e_rem > params.e_stop_gev:
         hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
-        e_h = max(ff_z(rng) * e_rem, hm + 0.05)
+        e_h = max(ff_z(rng, params.ff_a) * e_rem, hm + 0.05)
         if e_h > e_rem:
             break
         n = add_hadron(out, n, rng, e_h, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev)

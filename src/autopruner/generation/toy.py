@@ -26,8 +26,7 @@ from autopruner.generation.decays import (
     XPRODZ,
     XQSIGN,
     DecayParams,
-    add_particle,
-    add_pi0_photons,
+    add_final,
     decay_heavy_hadrons,
     decay_params,
 )
@@ -60,6 +59,7 @@ from autopruner.generation.hard_process import (
     qcd_event,
 )
 from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower, shower_params
+from autopruner.kinematics import boost
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
 UE_PT_MEAN_GEV = 0.6  # underlying-event particles: pT ~ Exp(mean), uniform in |eta| < UE_ETA_MAX
@@ -68,6 +68,7 @@ UE_ETA_MAX = 5.0
 # masses) + GROUP_MASS_MARGIN_GEV, so that the hadrons keep momentum to share.
 GROUP_MASS_FACTOR = 1.05
 GROUP_MASS_MARGIN_GEV = 0.5
+N_SINGLET_SIGNAL = 2  # the b and b-bar from H -> b bbar: a colour singlet
 
 
 class EventParams(NamedTuple):
@@ -76,6 +77,7 @@ class EventParams(NamedTuple):
     beam_spot_xy_mm: float
     beam_spot_z_mm: float
     ue_mean_particles: float
+    signal_singlet_seeds: int  # leading seeds of a signal event that fragment in their rest frame (0: lab frame)
 
 
 @nb.njit(cache=True)
@@ -108,10 +110,7 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
         phi = 2.0 * math.pi * rng.random() - math.pi
         px, py, pz = pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta)
         e = math.sqrt(px * px + py * py + pz * pz + m * m)
-        if pdg == 111:
-            n = add_pi0_photons(rng, out, n, px, py, pz, e, pvx, pvy, pvz, ORIGIN_SOFT, -1)
-        else:
-            n = add_particle(out, n, px, py, pz, e, pdg, q, pvx, pvy, pvz, ORIGIN_SOFT, -1)
+        n = add_final(rng, out, n, px, py, pz, e, pdg, q, pvx, pvy, pvz, ORIGIN_SOFT, -1)
     return n
 
 
@@ -140,8 +139,44 @@ def _fits(prim, h0, h1, tx, ty, tz, te):
 
 
 @nb.njit(cache=True)
-def hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim):
+def singlet_velocity(seeds, n_singlet):
+    """Velocity (bx, by, bz) of the summed four-momentum of seeds[:n_singlet]; zero if there are none."""
+    sx = sy = sz = se = 0.0
+    for s in range(n_singlet):
+        sx += seeds[s, 0]
+        sy += seeds[s, 1]
+        sz += seeds[s, 2]
+        se += seeds[s, 3]
+    if se <= 0.0:
+        return 0.0, 0.0, 0.0
+    return sx / se, sy / se, sz / se
+
+
+@nb.njit(cache=True)
+def fragment_in_frame(rng, fin, f0, f1, had_p, prim, n_prim, bx, by, bz):
+    """Fragment final partons fin[f0:f1] in the frame moving with velocity (bx, by, bz); returns the hadron count.
+
+    Each parton is boosted into that frame, fragmented there, and its hadrons are boosted back to the lab.
+    """
+    for j in range(f0, f1):
+        qx, qy, qz, qe = boost(fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], -bx, -by, -bz)
+        n0 = n_prim
+        n_prim = fragment(rng, qx, qy, qz, qe, int(fin[j, 4]), had_p, prim, n_prim)
+        for i in range(n0, n_prim):
+            lx, ly, lz, le = boost(prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE], bx, by, bz)
+            prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE] = lx, ly, lz, le
+    return n_prim
+
+
+@nb.njit(cache=True)
+def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
+
+    The first `n_singlet` seeds form a colour singlet (the b and b-bar of H -> b bbar): their partons fragment in the
+    singlet's rest frame, where independent fragmentation is defined (as Field and Feynman built it for e+e- in the
+    centre-of-mass frame). Fragmenting them in the lab frame instead would line every soft hadron up with its boosted
+    parton and make the jet cores too dense; in the rest frame the soft hadrons fill the angle between the two b's,
+    as the string between them does in Pythia. The other seeds fragment in the lab frame.
 
     Consecutive showers form a group until their hadrons fit the summed four-momentum of their seeds
     (`_fits`); each group is then boosted and rescaled to that sum. Hadrons of trailing showers that close no
@@ -155,13 +190,14 @@ def hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim):
     prev_start = -1  # last group already made to conserve four-momentum
     px_ = py_ = pz_ = pe_ = 0.0
     ax = ay = az = ae = 0.0  # all seeds of the event
+    bx, by, bz = singlet_velocity(seeds, n_singlet)
     for s in range(n_seeds):
         f0 = n_fin
         n_fin = preconfine(fin, f0, shower(rng, seeds[s], sp, fin, n_fin), had_p.cluster_mass_gev)
-        for j in range(f0, n_fin):
-            n_prim = fragment(
-                rng, fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], int(fin[j, 4]), had_p, prim, n_prim
-            )
+        if s < n_singlet:
+            n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, bx, by, bz)
+        else:
+            n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, 0.0, 0.0, 0.0)
         gx += seeds[s, 0]
         gy += seeds[s, 1]
         gz += seeds[s, 2]
@@ -194,7 +230,8 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
         n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth, kicks)
     else:
         n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth, kicks)
-    n_prim = hadronize_seeds(rng, seeds, n_seeds, sp, had_p, fin, prim)
+    n_singlet = ev_p.signal_singlet_seeds if is_signal else 0
+    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim)
     n_heavy = 0
     n_part = 0
     for j in range(n_prim):
@@ -209,23 +246,9 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
             heavy[n_heavy, XPARENT] = -1
             heavy[n_heavy, XPRODX], heavy[n_heavy, XPRODY], heavy[n_heavy, XPRODZ] = pvx, pvy, pvz
             n_heavy += 1
-        elif prim[j, HPDG] == 111:
-            n_part = add_pi0_photons(
-                rng,
-                part,
-                n_part,
-                prim[j, HPX],
-                prim[j, HPY],
-                prim[j, HPZ],
-                prim[j, HE],
-                pvx,
-                pvy,
-                pvz,
-                ORIGIN_PROMPT,
-                -1,
-            )
         else:
-            n_part = add_particle(
+            n_part = add_final(
+                rng,
                 part,
                 n_part,
                 prim[j, HPX],
@@ -302,6 +325,7 @@ def event_params(config: dict) -> EventParams:
         float(det["beam_spot_xy_mm"]),
         float(det["beam_spot_z_mm"]),
         float(config["generation"]["underlying_event_mean_particles"]),
+        N_SINGLET_SIGNAL if config["generation"]["hadronization"]["fragmentation_frame"] == "singlet" else 0,
     )
 
 
