@@ -8,7 +8,21 @@ import yaml
 from scipy import stats
 
 from autopruner.config import DEFAULT_CONFIG
-from autopruner.generation.decays import N_HEAVY_COLS, XE, XFLAV, XM, XPARENT, XPDG, XQSIGN, decay_numpy, decay_params
+from autopruner.generation.decays import (
+    N_HEAVY_COLS,
+    N_PARTICLE_COLS,
+    PVY,
+    XDECY,
+    XE,
+    XFLAV,
+    XM,
+    XPARENT,
+    XPDG,
+    XQSIGN,
+    add_k0s,
+    decay_numpy,
+    decay_params,
+)
 from autopruner.generation.hadronization import N_HADRON_COLS, fragment, hadronization_params, preconfine
 from autopruner.generation.hard_process import (
     ISR_PT_MAX_FRACTION,
@@ -26,6 +40,7 @@ from autopruner.generation.hard_process import (
 from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
 from autopruner.generation.toy import fragment_in_frame, generate_events
 from autopruner.kinematics import boost, nbody, two_body
+from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 GEN = CONFIG["generation"]
@@ -372,7 +387,27 @@ def test_charm_decays_make_neutral_kaons_at_the_inclusive_rate():
         rec[XM], rec[2] = 1.86484, 40.0
         rec[XE] = np.hypot(rec[2], rec[XM])
         rec[XPDG], rec[6], rec[XFLAV], rec[XQSIGN], rec[XPARENT] = 421, 0, 4, 1, -1
-        _, out = decay_numpy(rng, rec, dp)
+        had, out = decay_numpy(rng, rec, dp)
         np.testing.assert_allclose(out[:, :4].sum(axis=0), rec[:4], rtol=1e-9, atol=1e-8)
-        with_k0.append(np.any(out[:, 4] == 130))
+        k0s_products = np.any(out[:, PVY] != had[0, XDECY])  # a K0S decays in flight, away from the D vertex
+        with_k0.append(np.any(out[:, 4] == 130) or k0s_products)
     assert np.mean(with_k0) == pytest.approx(0.46, abs=0.03)
+
+
+def test_k0s_flies_beta_gamma_c_tau_and_decays_into_pions_or_photons():
+    """A K0S decays in flight with the exponential decay length of c*tau = 26.8 mm, into pi+ pi- (69 %) or
+    pi0 pi0 -> 4 photons, conserving four-momentum."""
+    rng = np.random.default_rng(4)
+    p_gev, m = 5.0, M_K_SHORT
+    e = np.hypot(p_gev, m)
+    lengths, charged = [], []
+    for _ in range(4000):
+        out = np.zeros((8, N_PARTICLE_COLS))
+        n = add_k0s(rng, out, 0, 0.0, p_gev, 0.0, e, 0.0, 0.0, 0.0, 0, -1)
+        np.testing.assert_allclose(out[:n, :4].sum(axis=0), [0.0, p_gev, 0.0, e], rtol=1e-9, atol=1e-9)
+        assert n in (2, 4)
+        lengths.append(out[0, PVY])
+        charged.append(n == 2 and out[0, 5] == -out[1, 5] != 0)
+    scaled = np.asarray(lengths) / (p_gev / m * CTAU_K_SHORT_MM)
+    assert stats.kstest(scaled, "expon").pvalue > 1e-3
+    assert np.mean(charged) == pytest.approx(0.692, abs=0.025)

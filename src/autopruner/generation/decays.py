@@ -30,6 +30,7 @@ from autopruner.particles import (
     M_MUON,
     M_PI0,
     M_PI_CHARGED,
+    OMEGA_TO_THREE_PIONS,
     ORIGIN_B,
     ORIGIN_C,
 )
@@ -151,13 +152,68 @@ def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
 
 
 @nb.njit(cache=True)
-def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
+def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append a hadron as the detector sees it: a pi0 as its photons, a K0S as its decay products, else itself."""
     if pdg == 111:
         return add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
     if pdg == 310:
         return add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
     return add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
+
+
+@nb.njit(cache=True)
+def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy, vz, origin, hadron_index):
+    """Decay (px, py, pz, E) isotropically into two hadrons and append both (`add_stable`)."""
+    m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+    q = two_body(px, py, pz, e, m, m1, m2, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    n = add_stable(rng, out, n, q[0], q[1], q[2], q[3], pdg1, q1, vx, vy, vz, origin, hadron_index)
+    return add_stable(rng, out, n, q[4], q[5], q[6], q[7], pdg2, q2, vx, vy, vz, origin, hadron_index)
+
+
+@nb.njit(cache=True)
+def _neutral_kaon(rng):
+    """A K0 or anti-K0 as the detector sees it: K0S or K0L with equal probability."""
+    return 310 if rng.random() < 0.5 else 130
+
+
+@nb.njit(cache=True)
+def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
+    """Append a primary light hadron: a vector meson decays at once (rho -> pi pi, omega -> pi+ pi- pi0 or pi0 gamma,
+    K* -> K pi with the isospin 2/3 : 1/3), the rest go through `add_stable`."""
+    a = abs(pdg)
+    s = 1.0 if pdg > 0 else -1.0
+    if a == 213:  # rho+- -> pi+- pi0
+        return _add_two_body(rng, out, n, px, py, pz, e, 211 * int(s), s, M_PI_CHARGED, 111, 0.0, M_PI0,
+                             vx, vy, vz, origin, hadron_index)
+    if a == 113:  # rho0 -> pi+ pi-
+        return _add_two_body(rng, out, n, px, py, pz, e, 211, 1.0, M_PI_CHARGED, -211, -1.0, M_PI_CHARGED,
+                             vx, vy, vz, origin, hadron_index)
+    if a == 223:
+        if rng.random() < OMEGA_TO_THREE_PIONS:
+            masses = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI0])
+            mom = np.empty((3, 4))
+            nbody(rng, px, py, pz, e, masses, mom)
+            n = add_particle(out, n, mom[0, 0], mom[0, 1], mom[0, 2], mom[0, 3], 211, 1.0, vx, vy, vz, origin,
+                             hadron_index)
+            n = add_particle(out, n, mom[1, 0], mom[1, 1], mom[1, 2], mom[1, 3], -211, -1.0, vx, vy, vz, origin,
+                             hadron_index)
+            return add_pi0_photons(rng, out, n, mom[2, 0], mom[2, 1], mom[2, 2], mom[2, 3], vx, vy, vz, origin,
+                                   hadron_index)
+        return _add_two_body(rng, out, n, px, py, pz, e, 111, 0.0, M_PI0, 22, 0.0, 0.0, vx, vy, vz, origin,
+                             hadron_index)
+    if a == 323:  # K*+- -> K0 pi+- (2/3) or K+- pi0 (1/3)
+        if rng.random() < 2.0 / 3.0:
+            return _add_two_body(rng, out, n, px, py, pz, e, _neutral_kaon(rng), 0.0, M_K_SHORT, 211 * int(s), s,
+                                 M_PI_CHARGED, vx, vy, vz, origin, hadron_index)
+        return _add_two_body(rng, out, n, px, py, pz, e, 321 * int(s), s, M_K_CHARGED, 111, 0.0, M_PI0,
+                             vx, vy, vz, origin, hadron_index)
+    if a == 313:  # K*0 -> K+ pi- (2/3) or K0 pi0 (1/3); anti-K*0 conjugate
+        if rng.random() < 2.0 / 3.0:
+            return _add_two_body(rng, out, n, px, py, pz, e, 321 * int(s), s, M_K_CHARGED, -211 * int(s), -s,
+                                 M_PI_CHARGED, vx, vy, vz, origin, hadron_index)
+        return _add_two_body(rng, out, n, px, py, pz, e, _neutral_kaon(rng), 0.0, M_K_SHORT, 111, 0.0, M_PI0,
+                             vx, vy, vz, origin, hadron_index)
+    return add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
 
 
 @nb.njit(cache=True)

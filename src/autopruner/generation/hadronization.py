@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numba as nb
 
 from autopruner.kinematics import boost, orthonormal_basis
-from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, NEUTRAL_HADRONS
+from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, M_K_STAR, M_OMEGA, M_RHO, NEUTRAL_HADRONS
 
 # Columns of a primary hadron: px, py, pz, E, m, pdgid, charge, heavy flavour (0, 4, 5), quark sign.
 HPX, HPY, HPZ, HE, HM, HPDG, HCHARGE, HFLAV, HQSIGN = range(9)
@@ -34,6 +34,7 @@ class HadronizationParams(NamedTuple):
     ff_a: float  # Field-Feynman f(z) = 1 - a + 3 a (1 - z)^2 of a light hadron's energy share z
     e_stop_gev: float  # a chain's remaining energy below which fragmentation ends
     pt_sigma_gev: float  # per-component Gaussian width of a hadron's momentum transverse to its parton
+    vector_meson_fraction: float  # share of light mesons made as the vector partner (rho, omega, K*)
 
 
 def kartvelishvili_exponent(mean_x: float) -> float:
@@ -53,6 +54,7 @@ def hadronization_params(had_cfg: dict) -> HadronizationParams:
         float(had_cfg["field_feynman_a"]),
         float(had_cfg["chain_stop_gev"]),
         float(had_cfg["pt_sigma_gev"]),
+        float(had_cfg["vector_meson_fraction"]),
     )
 
 
@@ -118,14 +120,39 @@ def pick(table, u):
 
 
 @nb.njit(cache=True)
-def light_hadron(rng, charged_fraction):
-    """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign."""
+def light_hadron(rng, charged_fraction, vector_fraction):
+    """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign; a meson is
+    made as its vector partner (`vector_partner`) with probability `vector_fraction`."""
     if rng.random() < charged_fraction:
         row = CHARGED_HADRONS[pick(CHARGED_HADRONS, rng.random())]
         sign = 1 if rng.random() < 0.5 else -1
-        return int(row[0]) * sign, float(sign), row[2]
-    row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, rng.random())]
-    return int(row[0]), 0.0, row[2]
+        pdg, charge, mass = int(row[0]) * sign, float(sign), row[2]
+    else:
+        row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, rng.random())]
+        pdg, charge, mass = int(row[0]), 0.0, row[2]
+    if abs(pdg) < 1000 and rng.random() < vector_fraction:
+        pdg, mass = vector_partner(rng, pdg)
+    return pdg, charge, mass
+
+
+@nb.njit(cache=True)
+def vector_partner(rng, pdg):
+    """(pdgid, mass) of the vector meson with the quark content of pseudoscalar `pdg`: pi+- -> rho+-, pi0 -> rho0 or
+    omega, K+- -> K*+-, K0 -> K*0 or anti-K*0.
+
+    In the string model a third of the light mesons are born as vectors (Pythia 8 Monash: StringFlav:mesonUDvector
+    0.5, mesonSvector 0.55 relative to the pseudoscalars); their decays (`decays.add_final`) share a primary hadron's
+    momentum among two or three softer ones.
+    """
+    sign = 1 if pdg > 0 else -1
+    apdg = abs(pdg)
+    if apdg == 211:
+        return 213 * sign, M_RHO
+    if apdg == 111:
+        return (113, M_RHO) if rng.random() < 0.5 else (223, M_OMEGA)
+    if apdg == 321:
+        return 323 * sign, M_K_STAR
+    return (313 if rng.random() < 0.5 else -313), M_K_STAR
 
 
 @nb.njit(cache=True)
@@ -230,14 +257,14 @@ def fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n):
     """Iterative Field-Feynman fragmentation of energy e_rem along (nx, ny, nz) into light hadrons; returns the
     count."""
     while e_rem > params.e_stop_gev:
-        hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
+        hpdg, hq, hm = light_hadron(rng, params.charged_fraction, params.vector_meson_fraction)
         e_h = max(ff_z(rng, params.ff_a) * e_rem, hm + 0.05)
         if e_h > e_rem:
             break
         n = add_hadron(out, n, rng, e_h, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev)
         e_rem -= e_h
     if e_rem > 0.3:  # the leftover becomes one last pion
-        hpdg, hq, hm = light_hadron(rng, params.charged_fraction)
+        hpdg, hq, hm = light_hadron(rng, params.charged_fraction, params.vector_meson_fraction)
         if e_rem > hm:
             n = add_hadron(out, n, rng, e_rem, hm, hpdg, hq, 0.0, 0.0, nx, ny, nz, e1, e2, params.pt_sigma_gev)
     return n

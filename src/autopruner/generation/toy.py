@@ -104,7 +104,7 @@ def _grow(buf, need):
 def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     """Soft particles from the underlying event (origin 3): Poisson count, exponential pT, flat eta."""
     for _ in range(rng.poisson(ev_p.ue_mean_particles)):
-        pdg, q, m = light_hadron(rng, had_p.charged_fraction)
+        pdg, q, m = light_hadron(rng, had_p.charged_fraction, had_p.vector_meson_fraction)
         pt = rng.exponential(UE_PT_MEAN_GEV) + 0.05
         eta = UE_ETA_MAX * (2.0 * rng.random() - 1.0)
         phi = 2.0 * math.pi * rng.random() - math.pi
