@@ -91,15 +91,19 @@ def test_every_candidate_is_scored_once_by_its_fold_model(fold_models, tmp_path)
     assert per_fold["n_folds"] == N_FOLDS and sum(per_fold["n_background"]) == result["n_background"]
     r50 = per_fold["rejection"]["0.5"]
     assert len(r50["values"]) == N_FOLDS and r50["mean"] == pytest.approx(np.mean(r50["values"]))
-    assert "bootstrap" in result["error_note"]
+    assert "bootstrap" in result["error_note"] and "models_on_whole_sample" not in result
     assert json.loads((tmp_path / "m.json").read_text())["rejection"]["0.5"]["value"] == result["rejection"]["0.5"][
         "value"]
 
 
 def test_the_other_sample_is_scored_fold_by_fold(fold_models, tmp_path):
     datasets, models, histories = fold_models
-    run_pool(models, histories, datasets["other"], CONFIG, False, tmp_path / "m.json", tmp_path / "s.npz")
+    result = run_pool(models, histories, datasets["other"], CONFIG, False, tmp_path / "m.json", tmp_path / "s.npz")
     other = read_candidates(datasets["other"])
+    # no model trained on this sample: each one also scores all of it, the spread being the models' alone
+    spread = result["models_on_whole_sample"]
+    assert spread["n_folds"] == N_FOLDS and spread["n_background"] == [result["n_background"]] * N_FOLDS
+    assert len(spread["rejection"]["0.5"]["values"]) == N_FOLDS
     with np.load(tmp_path / "s.npz") as saved:
         scores, folds = saved["scores"], saved["folds"]
     assert scores.size == len(other)

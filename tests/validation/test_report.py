@@ -36,6 +36,12 @@ def pooled_metrics(r50: float, err: float, n_folds: int = 5) -> dict:
             "folds": {"n_folds": n_folds, "rejection": {"0.5": spread}}}
 
 
+def cross_generator_metrics(r50: float, err: float, n_folds: int = 5) -> dict:
+    """As `pooled_metrics`, with each fold model's rejection on the whole (other generator's) sample."""
+    metrics = pooled_metrics(r50, err, n_folds)
+    return metrics | {"models_on_whole_sample": metrics["folds"]}
+
+
 def test_report_on_synthetic_samples(tmp_path):
     rng = np.random.default_rng(5)
     write_candidates(tmp_path / "toy.root", rng, 6000, shift=1.0, hf_share=0.05)
@@ -51,7 +57,8 @@ def test_report_on_synthetic_samples(tmp_path):
     metrics = {}
     for case, value in (("toy_on_toy", 600.0), ("toy_on_pythia", 300.0), ("pythia_on_pythia", 200.0)):
         metrics[case] = str(tmp_path / f"{case}.json")
-        write_json(metrics[case], pooled_metrics(value, err=0.1 * value))
+        make = cross_generator_metrics if case == "toy_on_pythia" else pooled_metrics
+        write_json(metrics[case], make(value, err=0.1 * value))
     result = make_validation_report({"toy": str(tmp_path / "toy.root"), "pythia8": str(tmp_path / "pythia.root")},
                                     cutflows, metrics, 7, 24000, tmp_path / "out.json", tmp_path / "out.pdf",
                                     feature_names=FEATURE_NAMES[:4])
@@ -71,6 +78,7 @@ def test_report_on_synthetic_samples(tmp_path):
     assert saved["r50_err"]["toy_on_toy"] == pytest.approx(60.0)
     folds = saved["r50_folds"]["pythia_on_pythia"]
     assert folds["n_folds"] == 5 and len(folds["values"]) == 5 and folds["mean"] == pytest.approx(200.0)
+    assert set(saved["r50_models"]) == {"toy_on_pythia"} and len(saved["r50_models"]["toy_on_pythia"]["values"]) == 5
     assert "bootstrap" in saved["r50_errors"] and saved["test_candidates"]["toy_on_pythia"] == {"hbb": 5000,
                                                                                                   "qcd": 4000}
     assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 2 + 4  # summary, transfer test, 4 features

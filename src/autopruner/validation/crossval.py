@@ -10,8 +10,10 @@ Two errors are recorded, because they answer different questions. The pooled err
 pooled scores: the candidates are resampled, the k models held fixed, so it is the statistical error of the test
 sample, comparable to the single-split error it replaces. The spread of the k per-fold values (each on 1/k of the
 candidates, each with its own model) adds the model-to-model variation on top of a k-times smaller test sample.
-Pooling scores of different models with one threshold is slightly pessimistic when the models' score scales differ;
-the mean of the per-fold values, recorded beside it, is free of that.
+On the other generator's sample, which no fold model trained on, each model also scores every candidate: the spread of
+those k values is the model-to-model variation alone. Pooling scores of different models with one threshold is
+slightly pessimistic when the models' score scales differ; the mean of the per-fold values, recorded beside it, is
+free of that.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ ERROR_NOTE = (
     "err: bootstrap standard deviation on the pooled out-of-fold scores (candidates resampled, the k fold models "
     "held fixed; the test sample's statistical error). folds: each fold's value on its 1/k of the candidates with "
     "its own model; std is their spread (statistics of 1/k of the sample plus model-to-model variation), "
-    "sem = std / sqrt(k)."
+    "sem = std / sqrt(k). models_on_whole_sample (only on a sample the models did not train on): each fold model's "
+    "values on all its candidates; their std is the model-to-model variation alone."
 )
 
 
@@ -73,7 +76,7 @@ def _spread(values: Sequence[float | None]) -> dict[str, Any]:
 
 
 def fold_spread(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """AUC and rejections of the k per-fold evaluations, each as values, mean, std and sem."""
+    """AUC and rejections of k evaluations (one per fold or per fold model), each as values, mean, std and sem."""
     working_points = per_fold[0]["rejection"]
     return {
         "n_folds": len(per_fold),
@@ -83,6 +86,16 @@ def fold_spread(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "rejection": {eff: _spread([m["rejection"][eff]["value"] for m in per_fold]) | {
             "err": [m["rejection"][eff]["err"] for m in per_fold]} for eff in working_points},
     }
+
+
+def model_spread(score_all: Callable[[int], np.ndarray], labels: np.ndarray, weights: np.ndarray, n_folds: int,
+                 cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Each fold model's metrics on the whole sample, ``score_all(i)`` being model i's scores of every candidate.
+
+    Only meaningful on a sample none of the models trained on (the other generator's): all k models then see the
+    same candidates, so the spread of their values is the model-to-model variation alone.
+    """
+    return fold_spread([evaluate_scores(score_all(fold), labels, weights, cfg) for fold in range(n_folds)])
 
 
 def pooled_metrics(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: np.ndarray, n_folds: int,
@@ -153,6 +166,9 @@ def run_pool(model_paths: Sequence[str], history_paths: Sequence[str], dataset: 
     models = [load_model(p) for p in model_paths]
     scores = out_of_fold_scores(lambda fold, x: predict_scores(models[fold], x), tested.x, folds, n_folds)
     result = pooled_metrics(scores, tested.label, tested.weight, folds, n_folds, cfg)
+    if not same_sample:
+        result["models_on_whole_sample"] = model_spread(lambda fold: predict_scores(models[fold], tested.x),
+                                                        tested.label, tested.weight, n_folds, cfg)
     result = {"models": [str(p) for p in model_paths], "dataset": str(dataset), **result}
     write_fold_scores(out_scores, scores, tested, folds)
     write_json(out_metrics, result)

@@ -39,7 +39,8 @@ R50_ERRORS = (
     "r50_err: bootstrap std of those pooled scores (test-sample statistics, the k models held fixed). "
     "r50_folds: the k per-fold values (1/k of the candidates each, each its own model), their mean, std and "
     "sem = std/sqrt(k); the std shows the model-to-model variation plus the statistics of 1/k of the sample. "
-    "transfer_err: the two pooled bootstrap errors in quadrature."
+    "r50_models (toy_on_pythia only): each toy fold model's value on the whole Pythia sample, which none trained on; "
+    "their std is the model-to-model variation alone. transfer_err: the two pooled bootstrap errors in quadrature."
 )
 
 
@@ -99,12 +100,14 @@ def candidates_per_event(cutflow_jsons: Sequence[str | os.PathLike]) -> dict[str
 
 def transfer_case(metrics_json: str | os.PathLike) -> dict[str, Any]:
     """AUC and rejection at ε_S = 50 % of one transfer case from its pooled k-fold ``metrics.json``
-    (`autopruner.validation.crossval`): the pooled values with their bootstrap errors and the per-fold spread."""
+    (`autopruner.validation.crossval`): the pooled values with their bootstrap errors, the per-fold spread and, on
+    the other generator's sample, each fold model's value on the whole sample (None on the model's own)."""
     path = require_file(metrics_json)
     try:
         metrics = json.loads(Path(path).read_text())
         pooled, folds = metrics["rejection"]["0.5"], metrics["folds"]
         per_fold = folds["rejection"]["0.5"]
+        per_model = metrics.get("models_on_whole_sample")  # only where the models never saw the tested sample
         return {
             "auc": metrics["auc"],
             "auc_err": metrics["auc_err"],
@@ -112,6 +115,8 @@ def transfer_case(metrics_json: str | os.PathLike) -> dict[str, Any]:
             "err": pooled["err"],
             "folds": {"n_folds": int(folds["n_folds"]),
                       **{key: per_fold[key] for key in ("values", "err", "mean", "std", "sem")}},
+            "models": None if per_model is None else {
+                key: per_model["rejection"]["0.5"][key] for key in ("values", "err", "mean", "std", "sem")},
             "n_signal": int(metrics["n_signal"]),
             "n_background": int(metrics["n_background"]),
         }
@@ -214,6 +219,11 @@ def transfer_page(result: Mapping[str, Any]):
         for (v, e), dy in zip(per_fold, offsets, strict=True):
             ax.errorbar(v, row + dy, xerr=e or 0.0, fmt="o", ms=4, color="tab:blue", alpha=0.7,
                         label="one fold (bootstrap error)" if row == 0 and dy == offsets[0] else None)
+        models = result["r50_models"].get(case)
+        if models is not None:
+            values = [v for v in models["values"] if v is not None]
+            ax.plot(values, np.full(len(values), row + 0.35), "x", ms=7, color="tab:red",
+                    label="one fold model on the whole sample")
     ax.set_yticks(range(len(cases)), [c.replace("_", " ") for c in cases])
     ax.invert_yaxis()
     ax.set_xlabel(r"baseline $1/\varepsilon_B$ at $\varepsilon_S = 50\,\%$")
@@ -261,6 +271,7 @@ def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, S
         "r50": {case: v["value"] for case, v in r50.items()},
         "r50_err": {case: v["err"] for case, v in r50.items()},
         "r50_folds": {case: v["folds"] for case, v in r50.items()},
+        "r50_models": {case: v["models"] for case, v in r50.items() if v["models"] is not None},
         "r50_errors": R50_ERRORS,
         "auc": {case: v["auc"] for case, v in r50.items()},
         "auc_err": {case: v["auc_err"] for case, v in r50.items()},
