@@ -141,8 +141,9 @@ def fold_training_data(candidates: Candidates, folds: np.ndarray, fold: int, fra
     """Training and early-stopping splits of every fold but ``fold``, weighted by ``train_weight``."""
     rest = candidates.subset(folds != fold)
     is_validation = inner_validation_mask(rest.event_id, rest.label, fraction, seed, fold)
-    parts = {name: rest.subset(keep) for name, keep in (("train", ~is_validation), ("validation", is_validation))}
-    return TrainingData(*(Split.of(p.x, p.label, p.train_weight) for p in (parts["train"], parts["validation"])))
+    train, validation = rest.subset(~is_validation), rest.subset(is_validation)
+    return TrainingData(Split.of(train.x, train.label, train.train_weight),
+                        Split.of(validation.x, validation.label, validation.train_weight))
 
 
 def fold_training_seed(master_seed: int, training_seed: int, fold: int) -> int:
