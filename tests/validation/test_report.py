@@ -1,4 +1,4 @@
-"""The validation report on synthetic candidate files: its JSON keys, pass counts, heavy flavour, transfer."""
+"""The validation report on synthetic candidate files: its JSON keys, pass counts, heavy flavour, k-fold transfer."""
 
 from __future__ import annotations
 
@@ -25,6 +25,23 @@ def write_candidates(path, rng, n, shift=0.0, hf_share=0.2):
         f["candidates"] = {**columns, "label": label, "weight": np.ones(n), "tj1_flavour": flavour}
 
 
+def pooled_metrics(r50: float, err: float, n_folds: int = 5) -> dict:
+    """A pooled k-fold metrics file as `autopruner.validation.crossval.run_pool` writes it (the keys the report
+    reads): per-fold rejections spread +-20 % around the pooled one."""
+    values = list(np.linspace(0.8, 1.2, n_folds) * r50)
+    spread = {"values": values, "err": [2 * err] * n_folds, "mean": float(np.mean(values)),
+              "std": float(np.std(values, ddof=1)), "sem": float(np.std(values, ddof=1) / np.sqrt(n_folds))}
+    return {"auc": 0.98, "auc_err": 0.002, "n_signal": 5000, "n_background": 4000,
+            "rejection": {"0.5": {"value": r50, "err": err}},
+            "folds": {"n_folds": n_folds, "rejection": {"0.5": spread}}}
+
+
+def cross_generator_metrics(r50: float, err: float, n_folds: int = 5) -> dict:
+    """As `pooled_metrics`, with each fold model's rejection on the whole (other generator's) sample."""
+    metrics = pooled_metrics(r50, err, n_folds)
+    return metrics | {"models_on_whole_sample": metrics["folds"]}
+
+
 def test_report_on_synthetic_samples(tmp_path):
     rng = np.random.default_rng(5)
     write_candidates(tmp_path / "toy.root", rng, 6000, shift=1.0, hf_share=0.05)
@@ -40,7 +57,8 @@ def test_report_on_synthetic_samples(tmp_path):
     metrics = {}
     for case, value in (("toy_on_toy", 600.0), ("toy_on_pythia", 300.0), ("pythia_on_pythia", 200.0)):
         metrics[case] = str(tmp_path / f"{case}.json")
-        write_json(metrics[case], {"rejection": {"0.5": {"value": value, "err": 10.0}}})
+        make = cross_generator_metrics if case == "toy_on_pythia" else pooled_metrics
+        write_json(metrics[case], make(value, err=0.1 * value))
     result = make_validation_report({"toy": str(tmp_path / "toy.root"), "pythia8": str(tmp_path / "pythia.root")},
                                     cutflows, metrics, 7, 24000, tmp_path / "out.json", tmp_path / "out.pdf",
                                     feature_names=FEATURE_NAMES[:4])
@@ -55,4 +73,12 @@ def test_report_on_synthetic_samples(tmp_path):
     assert saved["candidates_per_event"]["toy"] == {"hbb": 0.3, "qcd": 0.3}
     assert saved["transfer"]["toy_over_pythia"] == pytest.approx(3.0)
     assert saved["transfer"]["toy_on_pythia_over_toy_on_toy"] == pytest.approx(0.5)
-    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 1 + 4
+    # 10 % errors on both rejections: the ratio's error is sqrt(2) x 10 %
+    assert saved["transfer_err"]["toy_over_pythia"] == pytest.approx(3.0 * 0.1 * np.sqrt(2))
+    assert saved["r50_err"]["toy_on_toy"] == pytest.approx(60.0)
+    folds = saved["r50_folds"]["pythia_on_pythia"]
+    assert folds["n_folds"] == 5 and len(folds["values"]) == 5 and folds["mean"] == pytest.approx(200.0)
+    assert set(saved["r50_models"]) == {"toy_on_pythia"} and len(saved["r50_models"]["toy_on_pythia"]["values"]) == 5
+    assert "bootstrap" in saved["r50_errors"] and saved["test_candidates"]["toy_on_pythia"] == {"hbb": 5000,
+                                                                                                  "qcd": 4000}
+    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 2 + 4  # summary, transfer test, 4 features

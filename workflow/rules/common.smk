@@ -262,9 +262,29 @@ def validation_feature_files(generator, suffix=".root"):
     return [f"{validation_dir(generator)}/features/{p}/{s}{suffix}" for p in PROCESSES for s in validation_shards()]
 
 
+def validation_folds():
+    """Fold indices of the k-fold transfer test (validation.folds)."""
+    return list(range(int(config["validation"]["folds"])))
+
+
+def validation_fold_file(generator, seed, fold, name):
+    """A file (``model.keras``, ``history.json``) of the model trained without fold ``fold`` of a generator's sample."""
+    return f"{validation_dir(generator)}/seed{seed}/fold{fold}/{name}"
+
+
+def validation_fold_files(generator, seed, name):
+    """That file of every fold model of a generator's sample, in fold order."""
+    return [validation_fold_file(generator, seed, fold, name) for fold in validation_folds()]
+
+
+def validation_pooled(trained, tested, seed, suffix):
+    """Pooled out-of-fold evaluation (``.metrics.json``, ``.scores.npz``) of one generator's fold models on a sample."""
+    return f"{validation_dir(trained)}/seed{seed}/kfold_on_{tested}{suffix}"
+
+
 def validation_metrics(trained, tested):
-    """Evaluation of the tagger trained on one generator's sample on another's test split (primary seed)."""
-    return f"{validation_dir(trained)}/seed{primary_seed()}/on_{tested}.metrics.json"
+    """Pooled k-fold metrics of the taggers trained on one generator's sample, tested on another's (primary seed)."""
+    return validation_pooled(trained, tested, primary_seed(), ".metrics.json")
 
 
 def validation_generation_config(generator):

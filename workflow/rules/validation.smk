@@ -1,5 +1,6 @@
 # Validation (not in `rule all`; `make validate`): the toy generator and Pythia 8 through the same detector,
-# reconstruction and IP templates, their feature distributions compared, and the tagger's transfer test.
+# reconstruction and IP templates, their feature distributions compared, and the tagger's transfer test: per
+# generator k taggers (validation.folds), each trained without one fold and scoring it, their scores pooled.
 
 VALIDATION_GENERATORS = ["toy", "pythia8"]
 
@@ -7,10 +8,12 @@ VALIDATION_GENERATORS = ["toy", "pythia8"]
 wildcard_constraints:
     generator="toy|pythia8",
     trained="toy|pythia8",
+    tested="toy|pythia8",
+    fold="[0-9]+",
 
 
 rule validation_report:
-    """Feature distances with their statistical floor, heavy flavour, candidates per event, transfer test."""
+    """Feature distances with their statistical floor, heavy flavour, candidates per event, k-fold transfer test."""
     input:
         toy=validation_dataset("toy"),
         pythia8=validation_dataset("pythia8"),
@@ -74,26 +77,48 @@ use rule dataset as validation_dataset with:
         "logs/benchmarks/validation_dataset/{generator}.tsv"
 
 
-use rule train_baseline as validation_train with:
+rule validation_fold_train:
+    """The baseline tagger trained on all folds but one of a generator's candidates (k-fold transfer test)."""
     input:
         dataset=validation_dataset("{generator}"),
     output:
-        model=f"{validation_dir('{generator}')}/seed{{seed}}/model.keras",
-        history=f"{validation_dir('{generator}')}/seed{{seed}}/history.json",
+        model=validation_fold_file("{generator}", "{seed}", "{fold}", "model.keras"),
+        history=validation_fold_file("{generator}", "{seed}", "{fold}", "history.json"),
+    params:
+        config=cfg(*TRAINING_KEYS, "dataset.split", "validation.folds"),
+        code=code("validation.folds"),
     log:
-        "logs/validation/{generator}/seed{seed}/train.log",
+        "logs/validation/{generator}/seed{seed}/fold{fold}/train.log",
     benchmark:
-        "logs/benchmarks/validation_train/{generator}/seed{seed}.tsv"
+        "logs/benchmarks/validation_fold_train/{generator}/seed{seed}/fold{fold}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("validation_fold_train", "mem_mb"),
+        runtime=resource("validation_fold_train", "runtime"),
+    script:
+        "../scripts/validation_fold_train.py"
 
 
-use rule evaluate as validation_evaluate with:
+rule validation_pool:
+    """Every candidate of a sample scored by the fold model that did not train on its fold; pooled AUC and
+    rejections with bootstrap errors, and their spread over the folds."""
     input:
-        model=f"{validation_dir('{trained}')}/seed{{seed}}/model.keras",
-        dataset=validation_dataset("{generator}"),
+        models=lambda wc: validation_fold_files(wc.trained, wc.seed, "model.keras"),
+        histories=lambda wc: validation_fold_files(wc.trained, wc.seed, "history.json"),
+        dataset=validation_dataset("{tested}"),
     output:
-        metrics=f"{validation_dir('{trained}')}/seed{{seed}}/on_{{generator}}.metrics.json",
-        scores=f"{validation_dir('{trained}')}/seed{{seed}}/on_{{generator}}.scores.npz",
+        metrics=validation_pooled("{trained}", "{tested}", "{seed}", ".metrics.json"),
+        scores=validation_pooled("{trained}", "{tested}", "{seed}", ".scores.npz"),
+    params:
+        config=cfg("seed", "evaluation", "validation.folds"),
+        code=code("validation.crossval"),
     log:
-        "logs/validation/{trained}/seed{seed}/on_{generator}.log",
+        "logs/validation/{trained}/seed{seed}/kfold_on_{tested}.log",
     benchmark:
-        "logs/benchmarks/validation_evaluate/{trained}/seed{seed}/on_{generator}.tsv"
+        "logs/benchmarks/validation_pool/{trained}/seed{seed}/kfold_on_{tested}.tsv"
+    threads: tf_threads()
+    resources:
+        mem_mb=resource("validation_pool", "mem_mb"),
+        runtime=resource("validation_pool", "runtime"),
+    script:
+        "../scripts/validation_pool.py"
