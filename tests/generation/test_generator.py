@@ -19,11 +19,18 @@ from autopruner.generation.decays import (
     XPARENT,
     XPDG,
     XQSIGN,
+    add_final,
     add_k0s,
     decay_numpy,
     decay_params,
 )
-from autopruner.generation.hadronization import N_HADRON_COLS, fragment, hadronization_params, preconfine
+from autopruner.generation.hadronization import (
+    N_HADRON_COLS,
+    fragment,
+    hadronization_params,
+    light_hadron,
+    preconfine,
+)
 from autopruner.generation.hard_process import (
     ISR_PT_MAX_FRACTION,
     MAX_ISR_EMISSIONS,
@@ -40,7 +47,7 @@ from autopruner.generation.hard_process import (
 from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
 from autopruner.generation.toy import fragment_in_frame, generate_events
 from autopruner.kinematics import boost, nbody, two_body
-from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT
+from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT, M_K_STAR, M_OMEGA, M_RHO
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 GEN = CONFIG["generation"]
@@ -411,3 +418,31 @@ def test_k0s_flies_beta_gamma_c_tau_and_decays_into_pions_or_photons():
     scaled = np.asarray(lengths) / (p_gev / m * CTAU_K_SHORT_MM)
     assert stats.kstest(scaled, "expon").pvalue > 1e-3
     assert np.mean(charged) == pytest.approx(0.692, abs=0.025)
+
+
+@pytest.mark.parametrize("pdg,charge", [(213, 1.0), (-213, -1.0), (113, 0.0), (223, 0.0), (323, 1.0), (-313, 0.0)])
+def test_vector_mesons_decay_at_once_conserving_four_momentum_and_charge(pdg, charge):
+    """A rho, omega or K* becomes two or three lighter hadrons (photons for its pi0s, pions for a K0S in flight)
+    whose four-momenta add up to its own and whose charges add up to its charge."""
+    rng = np.random.default_rng(abs(pdg))
+    mass = {213: M_RHO, 113: M_RHO, 223: M_OMEGA, 323: M_K_STAR, 313: M_K_STAR}[abs(pdg)]
+    e = np.hypot(20.0, mass)
+    n_products = []
+    for _ in range(300):
+        out = np.zeros((16, N_PARTICLE_COLS))
+        n = add_final(rng, out, 0, 0.0, 20.0, 0.0, e, pdg, charge, 0.0, 0.0, 0.0, 0, -1)
+        np.testing.assert_allclose(out[:n, :4].sum(axis=0), [0.0, 20.0, 0.0, e], rtol=1e-9, atol=1e-9)
+        assert out[:n, 5].sum() == charge
+        assert not np.any(np.isin(np.abs(out[:n, 4]), (113, 213, 223, 313, 323, 111, 310)))
+        n_products.append(n)
+    assert min(n_products) >= 2
+
+
+def test_a_third_of_light_mesons_are_born_as_vectors():
+    """light_hadron makes the configured share of mesons as rho, omega or K*; baryons never."""
+    rng = np.random.default_rng(8)
+    pdgs = np.array([light_hadron(rng, 0.58, 0.33)[0] for _ in range(20000)])
+    mesons = np.abs(pdgs) < 1000
+    vectors = np.isin(np.abs(pdgs), (113, 213, 223, 313, 323))
+    assert vectors[mesons].mean() == pytest.approx(0.33, abs=0.015)
+    assert not np.any(vectors[~mesons])
