@@ -281,14 +281,8 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
             n_bent += 1
         else:
             cell[i] = cell_index(eta, phi, grid)
-    return (
-        trk[:n_trk].copy(),
-        trk_kin[:, :n_trk].copy(),
-        bent[:n_bent].copy(),
-        bent_kin[:, :n_bent].copy(),
-        cell,
-        deposit,
-    )
+    # slices, not copies: the unused tails of the buffers were never written, so they cost address space only
+    return trk[:n_trk], trk_kin[:, :n_trk], bent[:n_bent], bent_kin[:, :n_bent], cell, deposit
 
 
 @nb.njit(cache=True)
@@ -329,7 +323,7 @@ def particle_pass(particles: ParticleTable, det_cfg: dict) -> ParticlePass:
         float(pt_curl_gev),
         grid,
     )
-    bend = np.arcsin(np.clip(bent_kin[2], -1.0, 1.0))
+    bend = np.arcsin(np.clip(bent_kin[2], -1.0, 1.0, out=bent_kin[2]), out=bent_kin[2])
     _bend_cells(cell, bent, bent_kin[0], bent_kin[1], bend, np.ascontiguousarray(p.charge), grid)
     return ParticlePass(trk, trk_kin[0], trk_kin[1], trk_kin[2], cell, deposit)
 
@@ -384,15 +378,16 @@ def _pt_resolution(pt_gev, abs_eta, edges, constant, per_gev):
 
 
 @nb.njit(cache=True)
-def _track_kernel(index, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx, vy, vz,
-                  charge, pdgid, origin, hadron_index, counts, pv_z_mm, res):
-    """Smeared tracks of the found candidates `index` (with their true pt, eta, phi and numpy's cosh(eta)) from the
-    drawn normal deviates and IP tail factors; only those produced inside the pixel volume are kept.
+def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx,
+                  vy, vz, charge, pdgid, origin, hadron_index, counts, pv_z_mm, res):
+    """Smeared tracks of the candidates `index` (with their true pt, eta, phi and numpy's cosh(eta)) that the
+    tracker `found`, from the normal deviates and IP tail factors drawn for them in order; only those produced inside
+    the pixel volume are kept.
 
     Returns the `TRACK_KERNEL_FIELDS` arrays and the per-event track counts. Every value is computed operation for
     operation as the numpy detector computed it, so the tracks are bit-identical.
     """
-    n = index.shape[0]
+    n = gauss_pt.shape[0]
     f4 = np.empty((8, n), dtype=np.float32)  # pt, eta, phi, d0, z0, d0_err, z0_err, e
     q_out = np.empty(n, dtype=np.int8)
     pdg_out = np.empty(n, dtype=np.int32)
@@ -404,7 +399,11 @@ def _track_kernel(index, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, g
     ev = 0
     ev_end = counts[0] if counts.shape[0] > 0 else 0
     k = 0
-    for j in range(n):
+    g = -1  # the found candidate's row in the drawn arrays
+    for j in range(index.shape[0]):
+        if not found[j]:
+            continue
+        g += 1
         i = index[j]
         while i >= ev_end:
             ev += 1
@@ -413,7 +412,7 @@ def _track_kernel(index, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, g
             continue
         pt_t = pt_gev[j]
         pt_res = _pt_resolution(pt_t, abs(eta[j]), res.pt_abs_eta_edges, res.pt_constant, res.pt_per_gev)
-        pt_meas = abs(pt_t * (1.0 + pt_res * gauss_pt[j]))
+        pt_meas = abs(pt_t * (1.0 + pt_res * gauss_pt[g]))
         d0_true, z_pca = _helix_ip(vx[i], vy[i], vz[i], px[i], py[i], pz[i], _charge_sign(charge[i]),
                                    res.magnetic_field_t)
         z0_true = z_pca - pv_z_mm[ev]
@@ -425,8 +424,8 @@ def _track_kernel(index, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, g
         f4[0, k] = pt_meas
         f4[1, k] = eta[j]
         f4[2, k] = phi[j]
-        f4[3, k] = d0_true + tail[j] * sig_d0 * gauss_d0[j]
-        f4[4, k] = z0_true + tail[j] * sig_z0 * gauss_z0[j]
+        f4[3, k] = d0_true + tail[g] * sig_d0 * gauss_d0[g]
+        f4[4, k] = z0_true + tail[g] * sig_z0 * gauss_z0[g]
         f4[5, k] = math.hypot(sig_d0, res.beam_spot_xy_mm)
         f4[6, k] = sig_z0
         f4[7, k] = math.sqrt(p_meas * p_meas + mass * mass)
@@ -439,10 +438,9 @@ def _track_kernel(index, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, g
         true_out[1, k] = z0_true
         counts_out[ev] += 1
         k += 1
-    return (
-        f4[0, :k].copy(), f4[1, :k].copy(), f4[2, :k].copy(), q_out[:k].copy(), f4[3, :k].copy(), f4[4, :k].copy(),
-        f4[5, :k].copy(), f4[6, :k].copy(), pdg_out[:k].copy(), origin_out[:k].copy(), hadron_out[:k].copy(),
-        f4[7, :k].copy(), index_out[:k].copy(), true_out[0, :k].copy(), true_out[1, :k].copy(), counts_out,
+    return (  # slices of buffers sized for the found tracks, nearly all of which are kept: no copies
+        f4[0, :k], f4[1, :k], f4[2, :k], q_out[:k], f4[3, :k], f4[4, :k], f4[5, :k], f4[6, :k], pdg_out[:k],
+        origin_out[:k], hadron_out[:k], f4[7, :k], index_out[:k], true_out[0, :k], true_out[1, :k], counts_out,
     )
 
 
@@ -469,9 +467,8 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     tail = ip_tail_factor(n_found, det_cfg["ip_tails"], rng)
     gauss_d0 = rng.standard_normal(n_found)
     gauss_z0 = rng.standard_normal(n_found)
-    eta = c.track_eta[found]
     *arrays, counts = _track_kernel(
-        c.track_index[found], c.track_pt_gev[found], eta, c.track_phi[found], np.cosh(eta),
+        c.track_index, found, c.track_pt_gev, c.track_eta, c.track_phi, np.cosh(c.track_eta),
         gauss_pt, tail, gauss_d0, gauss_z0,
         *(np.ascontiguousarray(a) for a in (p.px, p.py, p.pz, p.e, p.vx, p.vy, p.vz, p.charge, p.pdgid, p.origin,
                                             p.hadron_index)),
@@ -535,7 +532,7 @@ def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, h
                     out_counts[ev] += 1
                 acc_em[c] = 0.0
                 acc_had[c] = 0.0
-    return out_cell[:n_out].copy(), out_em[:n_out].copy(), out_had[:n_out].copy(), out_counts
+    return out_cell[:n_out], out_em[:n_out], out_had[:n_out], out_counts  # the unwritten tails cost no memory
 
 
 def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
