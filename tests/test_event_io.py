@@ -10,7 +10,7 @@ import yaml
 
 from autopruner.config import DEFAULT_CONFIG
 from autopruner.detector.shards import generate_shard
-from autopruner.event_io import read_events, read_generator_config, write_events
+from autopruner.event_io import iterate_events, read_events, read_generator_config, write_events
 from autopruner.io_utils import CorruptInputError
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -113,3 +113,29 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(TypeError):
         write_events(target, {"bad": object()}, "{}", "key")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_chunks_are_the_events_in_order(shard_files):
+    """Chunks of a shard (one basket cluster, read once and sliced) hold exactly its events, in order."""
+    import awkward as ak
+
+    whole = read_events(shard_files["a"])
+    chunks = list(iterate_events(shard_files["a"], 50))
+    assert [len(c) for c in chunks] == [50, 50, N - 100]
+    assert ak.to_list(ak.concatenate(chunks)) == ak.to_list(whole)
+
+
+def test_chunks_never_straddle_basket_clusters(tmp_path):
+    """A file written in two extends has two clusters; each is read once and chunked on its own."""
+    import awkward as ak
+    import uproot
+
+    path = tmp_path / "two_clusters.root"
+    values = ak.Array([[float(i)] * (i % 3) for i in range(120)])
+    with uproot.recreate(path) as f:
+        tree = f.mktree("events", {"x": values.type}, counter_name=lambda counted: f"n{counted}")
+        tree.extend({"x": values[:70]})
+        tree.extend({"x": values[70:]})
+    chunks = list(iterate_events(path, 50))
+    assert [len(c) for c in chunks] == [50, 20, 50]
+    assert ak.to_list(ak.concatenate([c["x"] for c in chunks])) == ak.to_list(values)

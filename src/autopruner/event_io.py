@@ -112,13 +112,22 @@ def read_events(path: str | Path, branches: list[str] | None = None) -> ak.Array
 
 
 def iterate_events(path: str | Path, step_events: int) -> Iterator[ak.Array]:
-    """The `events` tree in chunks of ``step_events`` read one at a time, so memory stays flat with file size."""
+    """The `events` tree in chunks of ``step_events``, so memory does not grow with the number of baskets in the file.
+
+    The file is read one basket cluster (entries where every branch starts a new basket) at a time and each cluster is
+    sliced into chunks in memory. Reading a chunk straight from the file would decompress every basket it overlaps,
+    and `write_events` writes one basket per branch for the whole shard, so ten chunks decompressed the file ten
+    times over; a chunk never needs less than the baskets that hold it.
+    """
     p = require_file(path)
     try:
         with uproot.open(p) as f:
             tree = f[TREE_NAME]
-            for start in range(0, tree.num_entries, step_events):
-                yield tree.arrays(entry_start=start, entry_stop=start + step_events, library="ak")
+            bounds = [int(b) for b in tree.common_entry_offsets()]
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+                cluster = tree.arrays(entry_start=start, entry_stop=stop, library="ak")
+                for first in range(0, stop - start, step_events):
+                    yield cluster[first : first + step_events]
     except Exception as exc:  # uproot raises many types for damaged files
         raise CorruptInputError(f"cannot read event file {p}: {type(exc).__name__}: {exc}") from exc
 

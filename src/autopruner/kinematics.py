@@ -18,6 +18,21 @@ def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarr
     return _pt_eta_phi_kernel(px, py, pz)
 
 
+@nb.njit(cache=True, inline="always")
+def eta_phi_scalar(px, py, pz, pt):
+    """Pseudorapidity and azimuth of one 3-momentum of transverse momentum pt (from `math.hypot(px, py)`)."""
+    return math.asinh(pz / max(pt, 1e-12)), math.atan2(py, px)
+
+
+@nb.njit(cache=True, inline="always")
+def pt_eta_phi_scalar(px, py, pz):
+    """Transverse momentum, pseudorapidity and azimuth of one 3-momentum: the one formula that `pt_eta_phi` and the
+    detector's per-particle kernels share, so that they give bit-identical values."""
+    pt = math.hypot(px, py)
+    eta, phi = eta_phi_scalar(px, py, pz, pt)
+    return pt, eta, phi
+
+
 @nb.njit(cache=True)
 def _pt_eta_phi_kernel(px, py, pz):
     """One pass over the arrays (numpy would make several temporaries on millions of particles)."""
@@ -26,9 +41,7 @@ def _pt_eta_phi_kernel(px, py, pz):
     eta = np.empty(n)
     phi = np.empty(n)
     for i in range(n):
-        pt[i] = math.hypot(px[i], py[i])
-        eta[i] = math.asinh(pz[i] / max(pt[i], 1e-12))
-        phi[i] = math.atan2(py[i], px[i])
+        pt[i], eta[i], phi[i] = pt_eta_phi_scalar(px[i], py[i], pz[i])
     return pt, eta, phi
 
 

@@ -246,3 +246,85 @@ def test_muon_deposits_a_mip_and_events_have_realistic_towers(hbb):
     _, response = hbb
     assert 40 < response.tower_counts.mean() < 400
     assert 20 < response.track_counts.mean() < 150
+
+
+def _numpy_tracks(p, det_cfg, rng):
+    """The numpy track simulation the compiled `reconstruct_tracks` replaced (same draws, same formulas)."""
+    from autopruner.kinematics import invariant_mass, pt_eta_phi
+
+    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz)
+    cand = (p.charge != 0) & (np.abs(eta) < det_cfg["tracker_abs_eta_max"]) & (pt > det_cfg["track_pt_min_gev"])
+    idx = np.flatnonzero(cand)
+    idx = idx[rng.random(idx.size) < track_efficiency(pt[idx], np.abs(eta[idx]), det_cfg["track_efficiency"])]
+    pt_t, eta_t = pt[idx], eta[idx]
+    res = pt_resolution(pt_t, np.abs(eta_t), det_cfg["track_pt_resolution"])
+    pt_meas = np.abs(pt_t * (1.0 + res * rng.standard_normal(idx.size)))
+    pt_p = np.hypot(p.px[idx], p.py[idx])
+    sin_phi, cos_phi = p.py[idx] / pt_p, p.px[idx] / pt_p
+    h = np.sign(p.charge[idx]).astype(np.float64)
+    x, y = p.vx[idx], p.vy[idx]
+    radius = 1000.0 * pt_p / (0.299792458 * det_cfg["magnetic_field_t"])
+    cx, cy = x + h * radius * sin_phi, y - h * radius * cos_phi
+    d0_true = (2.0 * radius * (y * cos_phi - x * sin_phi) - h * (x**2 + y**2)) / (radius + np.hypot(cx, cy))
+    event = np.searchsorted(np.cumsum(p.counts), idx, side="right")
+    z0_true = p.vz[idx] + -(x * cos_phi + y * sin_phi) * p.pz[idx] / pt_p - p.pv[event, 2]
+    sig_d0 = np.hypot(det_cfg["d0_resolution"]["constant_mm"], det_cfg["d0_resolution"]["over_pt_mm_gev"] / pt_meas)
+    sig_z0 = np.hypot(det_cfg["z0_resolution"]["constant_mm"], det_cfg["z0_resolution"]["over_pt_mm_gev"] / pt_meas)
+    tail = np.where(rng.random(idx.size) < det_cfg["ip_tails"]["fraction"], det_cfg["ip_tails"]["scale"], 1.0)
+    d0 = d0_true + tail * sig_d0 * rng.standard_normal(idx.size)
+    z0 = z0_true + tail * sig_z0 * rng.standard_normal(idx.size)
+    mass = invariant_mass(p.px[idx], p.py[idx], p.pz[idx], p.e[idx])
+    tracks = {
+        "pt": pt_meas.astype(np.float32), "eta": eta_t.astype(np.float32), "phi": phi[idx].astype(np.float32),
+        "charge": p.charge[idx], "d0": d0.astype(np.float32), "z0": z0.astype(np.float32),
+        "d0_err": np.hypot(sig_d0, det_cfg["beam_spot_xy_mm"]).astype(np.float32),
+        "z0_err": sig_z0.astype(np.float32), "pdgid": p.pdgid[idx], "origin": p.origin[idx],
+        "hadron_index": p.hadron_index[idx], "e": np.sqrt((pt_meas * np.cosh(eta_t)) ** 2 + mass**2).astype(np.float32),
+        "particle_index": idx, "d0_true": d0_true, "z0_true": z0_true,
+    }
+    inside = np.hypot(x, y) < det_cfg["track_max_production_radius_mm"]
+    return {k: v[inside] for k, v in tracks.items()}, np.bincount(event[inside], minlength=p.n_events)
+
+
+def _numpy_deposits(p, det_cfg):
+    """Per particle (cell, E_em, E_had) as the numpy calorimeter computed them before `particle_pass`."""
+    from autopruner.detector.simulation import TowerGrid, _cells
+    from autopruner.kinematics import pt_eta_phi
+
+    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz)
+    apdg = np.abs(p.pdgid)
+    charged = p.charge != 0
+    pt_curl = 0.5 * 0.299792458 * det_cfg["magnetic_field_t"] * det_cfg["calo_radius_m"]
+    reaches = ~charged | (pt > pt_curl)
+    bend = np.arcsin(np.clip(pt_curl / np.maximum(pt, pt_curl), -1.0, 1.0))
+    phi_calo = np.where(charged & reaches, phi - np.sign(p.charge) * bend, phi)
+    em_like = (apdg == 11) | (apdg == 22)
+    invisible = np.isin(apdg, (12, 14, 16)) | ~reaches
+    e_em = np.where(em_like & ~invisible, p.e, 0.0)
+    e_had = np.where(em_like | invisible, 0.0, np.where(apdg == 13, np.minimum(p.e, det_cfg["muon_mip_gev"]), p.e))
+    grid = TowerGrid(det_cfg["tower_size_central"], det_cfg["tower_size_forward"], det_cfg["calo_abs_eta_max"])
+    return _cells(eta, phi_calo, grid.as_tuple()), e_em, e_had
+
+
+def test_compiled_detector_equals_the_numpy_formulas_bit_for_bit(hbb):
+    """The compiled particle pass and track kernel give exactly the tracks and calorimeter deposits of the numpy
+    expressions they replaced, so event files stay byte-identical for a seed."""
+    from autopruner.detector.simulation import DEPOSIT_EM, DEPOSIT_HAD, DEPOSIT_MUON, particle_pass
+
+    gen, _ = hbb
+    p = gen.particles
+    tracks, counts = reconstruct_tracks(p, DET, np.random.default_rng(7))
+    ref, ref_counts = _numpy_tracks(p, DET, np.random.default_rng(7))
+    np.testing.assert_array_equal(counts, ref_counts)
+    assert tracks.keys() == ref.keys()
+    for name, values in ref.items():
+        assert tracks[name].dtype == values.dtype, name
+        np.testing.assert_array_equal(tracks[name], values, err_msg=name)
+    passed = particle_pass(p, DET)
+    cell, e_em, e_had = _numpy_deposits(p, DET)
+    visible = (e_em > 0) | (e_had > 0)
+    np.testing.assert_array_equal(passed.cell[visible], cell[visible])
+    np.testing.assert_array_equal(np.where(passed.deposit == DEPOSIT_EM, p.e, 0.0), e_em)
+    mip = np.minimum(p.e, DET["muon_mip_gev"])
+    had = np.where(passed.deposit == DEPOSIT_HAD, p.e, np.where(passed.deposit == DEPOSIT_MUON, mip, 0.0))
+    np.testing.assert_array_equal(had, e_had)

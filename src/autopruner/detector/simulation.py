@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
-from autopruner.kinematics import invariant_mass, pt_eta_phi
+from autopruner.kinematics import eta_phi_scalar
 from autopruner.particles import NEUTRINO_PDGIDS, ParticleTable
 
 # 0.299792458 GeV / (T m): pT = 0.3 B R
@@ -69,6 +71,41 @@ def ip_resolution(pt_gev: np.ndarray, res_cfg: dict) -> np.ndarray:
     return np.hypot(res_cfg["constant_mm"], res_cfg["over_pt_mm_gev"] / pt_gev)
 
 
+@nb.njit(cache=True, inline="always")
+def _helix_ip(x_mm, y_mm, z_mm, px, py, pz, h, b_field_t):
+    """(d0, z of the point of closest approach) [mm] of one helix of charge sign h; see `helix_impact_parameters`.
+
+    Written operation for operation as the numpy expressions it replaced, so the values are bit-identical.
+    """
+    pt = math.hypot(px, py)
+    sin_phi, cos_phi = py / pt, px / pt
+    radius_mm = 1000.0 * pt / (C_GEV_PER_T_M * b_field_t)
+    cx = x_mm + h * radius_mm * sin_phi
+    cy = y_mm - h * radius_mm * cos_phi
+    d0 = (2.0 * radius_mm * (y_mm * cos_phi - x_mm * sin_phi) - h * (x_mm * x_mm + y_mm * y_mm)) / (
+        radius_mm + math.hypot(cx, cy)
+    )
+    s_xy = -(x_mm * cos_phi + y_mm * sin_phi)
+    return d0, z_mm + s_xy * pz / pt
+
+
+@nb.njit(cache=True, inline="always")
+def _charge_sign(charge):
+    """np.sign of a charge, as a float."""
+    return 1.0 if charge > 0 else (-1.0 if charge < 0 else 0.0)
+
+
+@nb.njit(cache=True)
+def _helix_kernel(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
+    """`_helix_ip` of every element."""
+    n = x_mm.shape[0]
+    d0 = np.empty(n)
+    z_pca = np.empty(n)
+    for i in range(n):
+        d0[i], z_pca[i] = _helix_ip(x_mm[i], y_mm[i], z_mm[i], px[i], py[i], pz[i], _charge_sign(charge[i]), b_field_t)
+    return d0, z_pca
+
+
 def helix_impact_parameters(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
     """Transverse (ATLAS sign convention) and longitudinal impact parameters [mm] of helices w.r.t. the z axis.
 
@@ -76,92 +113,10 @@ def helix_impact_parameters(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
     d0 -> -x sin(phi) + y cos(phi) for straight tracks. z0 is the z of the point of closest approach (straight-line
     extrapolation, exact to O(L^2 / R)).
     """
-    pt = np.hypot(px, py)
-    sin_phi, cos_phi = py / pt, px / pt
-    h = np.sign(charge).astype(np.float64)
-    radius_mm = 1000.0 * pt / (C_GEV_PER_T_M * b_field_t)
-    cx = x_mm + h * radius_mm * sin_phi
-    cy = y_mm - h * radius_mm * cos_phi
-    d0 = (2.0 * radius_mm * (y_mm * cos_phi - x_mm * sin_phi) - h * (x_mm**2 + y_mm**2)) / (
-        radius_mm + np.hypot(cx, cy)
-    )
-    s_xy = -(x_mm * cos_phi + y_mm * sin_phi)
-    z_pca = z_mm + s_xy * pz / pt
-    return d0, z_pca
-
-
-def production_radius_mm(particles: ParticleTable) -> np.ndarray:
-    """Transverse distance [mm] of each particle's production vertex from the nominal beamline (x = y = 0)."""
-    return np.hypot(particles.vx, particles.vy)
-
-
-def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator, pt_eta_phi_=None):
-    """Tracks of the charged particles inside the tracker, with efficiency and smearing.
-
-    A particle produced at a transverse radius of ``track_max_production_radius_mm`` or more leaves no hit in the
-    innermost pixel layer and gives no track. That cut is applied after every random draw, so for a given seed the
-    remaining tracks (and the towers, which draw from the same stream afterwards) are exactly those the detector gives
-    without it: the cut only removes tracks.
-
-    Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat particle table.
-    `pt_eta_phi_` may pass the particles' precomputed (pt, eta, phi).
-    """
-    p = particles
-    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz) if pt_eta_phi_ is None else pt_eta_phi_
-    cand = (
-        (p.charge != 0) & (np.abs(eta) < det_cfg["tracker_abs_eta_max"]) & (pt > det_cfg["track_pt_min_gev"])
-    )
-    idx = np.flatnonzero(cand)
-    eff = track_efficiency(pt[idx], np.abs(eta[idx]), det_cfg["track_efficiency"])
-    idx = idx[rng.random(idx.size) < eff]
-    pt_t, eta_t = pt[idx], eta[idx]
-    pt_meas = np.abs(
-        pt_t
-        * (
-            1.0
-            + pt_resolution(pt_t, np.abs(eta_t), det_cfg["track_pt_resolution"])
-            * rng.standard_normal(idx.size)
-        )
-    )
-    d0_true, z_pca = helix_impact_parameters(
-        p.vx[idx],
-        p.vy[idx],
-        p.vz[idx],
-        p.px[idx],
-        p.py[idx],
-        p.pz[idx],
-        p.charge[idx],
-        det_cfg["magnetic_field_t"],
-    )
-    event = np.searchsorted(np.cumsum(p.counts), idx, side="right")
-    z0_true = z_pca - p.pv[event, 2]
-    sig_d0 = ip_resolution(pt_meas, det_cfg["d0_resolution"])
-    sig_z0 = ip_resolution(pt_meas, det_cfg["z0_resolution"])
-    tail = ip_tail_factor(idx.size, det_cfg["ip_tails"], rng)
-    d0 = d0_true + tail * sig_d0 * rng.standard_normal(idx.size)
-    z0 = z0_true + tail * sig_z0 * rng.standard_normal(idx.size)
-    mass = invariant_mass(p.px[idx], p.py[idx], p.pz[idx], p.e[idx])
-    tracks = {
-        "pt": pt_meas.astype(np.float32),
-        "eta": eta_t.astype(np.float32),
-        "phi": phi[idx].astype(np.float32),
-        "charge": p.charge[idx].astype(np.int8),
-        "d0": d0.astype(np.float32),
-        "z0": z0.astype(np.float32),
-        "d0_err": np.hypot(sig_d0, det_cfg["beam_spot_xy_mm"]).astype(np.float32),
-        "z0_err": sig_z0.astype(np.float32),
-        "pdgid": p.pdgid[idx].astype(np.int32),
-        "origin": p.origin[idx].astype(np.int8),
-        "hadron_index": p.hadron_index[idx].astype(np.int32),
-        "e": np.sqrt((pt_meas * np.cosh(eta_t)) ** 2 + mass**2).astype(np.float32),
-        "particle_index": idx,
-        "d0_true": d0_true,
-        "z0_true": z0_true,
-    }
-    inside = production_radius_mm(p)[idx] < det_cfg["track_max_production_radius_mm"]
-    tracks = {name: values[inside] for name, values in tracks.items()}
-    counts = np.bincount(event[inside], minlength=p.n_events)
-    return tracks, counts
+    arrays = np.broadcast_arrays(x_mm, y_mm, z_mm, px, py, pz, charge)
+    flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in arrays]
+    d0, z_pca = _helix_kernel(*flat, float(b_field_t))
+    return d0.reshape(arrays[0].shape), z_pca.reshape(arrays[0].shape)
 
 
 class TowerGrid:
@@ -237,96 +192,369 @@ def had_sigma(e, stochastic, constant, noise):
 
 
 @nb.njit(cache=True)
-def tower_kernel(rng, counts, cell, e_em, e_had, n_cells, em_res, had_res, threshold):
+def _cells(eta, phi, grid):
+    """Cell index of every deposit."""
+    out = np.empty(eta.shape[0], dtype=np.int64)
+    for i in range(eta.shape[0]):
+        out[i] = cell_index(eta[i], phi[i], grid)
+    return out
+
+
+def production_radius_mm(particles: ParticleTable) -> np.ndarray:
+    """Transverse distance [mm] of each particle's production vertex from the nominal beamline (x = y = 0)."""
+    return np.hypot(particles.vx, particles.vy)
+
+
+class ParticlePass(NamedTuple):
+    """What the detector needs from one pass over all particles (`particle_pass`).
+
+    ``track_index`` lists the track candidates (charged, inside the tracker's |eta| and above its pT threshold) in
+    particle order, with their true ``track_pt_gev``, ``track_eta``, ``track_phi``. ``cell`` is every particle's
+    calorimeter cell (-1: outside, or no deposit) and ``deposit`` its `DEPOSIT_*` kind.
+    """
+
+    track_index: np.ndarray
+    track_pt_gev: np.ndarray
+    track_eta: np.ndarray
+    track_phi: np.ndarray
+    cell: np.ndarray
+    deposit: np.ndarray
+
+
+# what a particle leaves in the calorimeter: nothing (neutrinos, charged particles that curl up before it), its
+# energy in the EM part (electrons, photons), a MIP in the hadronic part (muons), its energy in the hadronic part
+DEPOSIT_NONE, DEPOSIT_EM, DEPOSIT_HAD, DEPOSIT_MUON = 0, 1, 2, 3
+
+
+@nb.njit(cache=True, inline="always")
+def _deposit_kind(abs_pdgid, reaches):
+    """The `DEPOSIT_*` kind of a particle of |PDG id| `abs_pdgid` that does or does not reach the calorimeter."""
+    if not reaches:
+        return DEPOSIT_NONE
+    for nu in NEUTRINO_PDGIDS:
+        if abs_pdgid == nu:
+            return DEPOSIT_NONE
+    if abs_pdgid == 11 or abs_pdgid == 22:
+        return DEPOSIT_EM
+    if abs_pdgid == 13:
+        return DEPOSIT_MUON
+    return DEPOSIT_HAD
+
+
+@nb.njit(cache=True)
+def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
+    """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
+
+    The direction, two thirds of the cost, is computed only for particles that need it: a charged particle that
+    curls up before the calorimeter and is too soft for a track has none. A charged particle that reaches the
+    calorimeter is bent by the field; its cell is left at -1 here and its (index, eta, phi, sin of the bending angle)
+    are returned so that the caller can take the arcsine with numpy, exactly as the numpy detector did, and
+    `_bend_cells` can finish the cell.
+    """
+    n = px.shape[0]
+    trk = np.empty(n, dtype=np.int64)
+    trk_kin = np.empty((3, n))
+    bent = np.empty(n, dtype=np.int64)
+    bent_kin = np.empty((3, n))
+    cell = np.full(n, -1, dtype=np.int32)
+    deposit = np.empty(n, dtype=np.int8)
+    n_trk = 0
+    n_bent = 0
+    for i in range(n):
+        pt = math.hypot(px[i], py[i])
+        charged = charge[i] != 0
+        kind = _deposit_kind(abs(pdgid[i]), not charged or pt > pt_curl_gev)
+        deposit[i] = kind
+        if kind == DEPOSIT_NONE and not (charged and pt > trk_pt_min_gev):
+            continue
+        eta, phi = eta_phi_scalar(px[i], py[i], pz[i], pt)
+        if charged and abs(eta) < trk_abs_eta_max and pt > trk_pt_min_gev:
+            trk[n_trk] = i
+            trk_kin[0, n_trk], trk_kin[1, n_trk], trk_kin[2, n_trk] = pt, eta, phi
+            n_trk += 1
+        if kind == DEPOSIT_NONE:
+            continue
+        if charged:
+            bent[n_bent] = i
+            bent_kin[0, n_bent], bent_kin[1, n_bent] = eta, phi
+            bent_kin[2, n_bent] = pt_curl_gev / max(pt, pt_curl_gev)
+            n_bent += 1
+        else:
+            cell[i] = cell_index(eta, phi, grid)
+    # slices, not copies: the unused tails of the buffers were never written, so they cost address space only
+    return trk[:n_trk], trk_kin[:, :n_trk], bent[:n_bent], bent_kin[:, :n_bent], cell, deposit
+
+
+@nb.njit(cache=True)
+def _bend_cells(cell, index, eta, phi, bend, charge, grid):
+    """Cells of the bent charged particles `index`: their azimuth at the calorimeter is phi - sign(q) * bend."""
+    for j in range(index.shape[0]):
+        i = index[j]
+        sign = 1.0 if charge[i] > 0 else -1.0
+        cell[i] = cell_index(eta[j], phi[j] - sign * bend[j], grid)
+
+
+def tower_grid(det_cfg: dict) -> TowerGrid:
+    """The calorimeter's eta-phi cells from the detector config."""
+    return TowerGrid(det_cfg["tower_size_central"], det_cfg["tower_size_forward"], det_cfg["calo_abs_eta_max"])
+
+
+def particle_pass(particles: ParticleTable, det_cfg: dict) -> ParticlePass:
+    """Track candidates and calorimeter cells of every particle, in one compiled pass over the particle table.
+
+    The tracker and the calorimeter both need every particle's direction; one kernel computes it once and keeps
+    only what they use (a few arrays of the candidates, an int32 cell and an int8 deposit kind per particle),
+    instead of numpy's dozen temporaries of the table's length. The bending angle's arcsine is taken with numpy
+    on the bent particles alone, as the numpy detector took it on all: numpy's SIMD arcsine may differ from the
+    C library's in the last bit, and the towers must not change.
+    """
+    p = particles
+    pt_curl_gev = 0.5 * C_GEV_PER_T_M * det_cfg["magnetic_field_t"] * det_cfg["calo_radius_m"]
+    grid = tower_grid(det_cfg).as_tuple()
+    px, py, pz = (np.ascontiguousarray(a, dtype=np.float64) for a in (p.px, p.py, p.pz))
+    trk, trk_kin, bent, bent_kin, cell, deposit = _particle_kernel(
+        px,
+        py,
+        pz,
+        np.ascontiguousarray(p.pdgid),
+        np.ascontiguousarray(p.charge),
+        float(det_cfg["tracker_abs_eta_max"]),
+        float(det_cfg["track_pt_min_gev"]),
+        float(pt_curl_gev),
+        grid,
+    )
+    bend = np.arcsin(np.clip(bent_kin[2], -1.0, 1.0, out=bent_kin[2]), out=bent_kin[2])
+    _bend_cells(cell, bent, bent_kin[0], bent_kin[1], bend, np.ascontiguousarray(p.charge), grid)
+    return ParticlePass(trk, trk_kin[0], trk_kin[1], trk_kin[2], cell, deposit)
+
+
+#: the track arrays `_track_kernel` returns, in its order
+TRACK_KERNEL_FIELDS = (
+    "pt", "eta", "phi", "charge", "d0", "z0", "d0_err", "z0_err", "pdgid", "origin", "hadron_index", "e",
+    "particle_index", "d0_true", "z0_true",
+)
+
+
+class TrackResolution(NamedTuple):
+    """The tracker's resolution and acceptance settings as plain numbers and arrays, for `_track_kernel`."""
+
+    pt_abs_eta_edges: np.ndarray
+    pt_constant: np.ndarray
+    pt_per_gev: np.ndarray
+    d0_constant_mm: float
+    d0_over_pt_mm_gev: float
+    z0_constant_mm: float
+    z0_over_pt_mm_gev: float
+    beam_spot_xy_mm: float
+    max_production_radius_mm: float
+    magnetic_field_t: float
+
+
+def track_resolution(det_cfg: dict) -> TrackResolution:
+    """`TrackResolution` from the detector config."""
+    res = det_cfg["track_pt_resolution"]
+    return TrackResolution(
+        np.asarray(res["abs_eta_edges"], dtype=np.float64),
+        np.asarray(res["constant"], dtype=np.float64),
+        np.asarray(res["per_gev"], dtype=np.float64),
+        float(det_cfg["d0_resolution"]["constant_mm"]),
+        float(det_cfg["d0_resolution"]["over_pt_mm_gev"]),
+        float(det_cfg["z0_resolution"]["constant_mm"]),
+        float(det_cfg["z0_resolution"]["over_pt_mm_gev"]),
+        float(det_cfg["beam_spot_xy_mm"]),
+        float(det_cfg["track_max_production_radius_mm"]),
+        float(det_cfg["magnetic_field_t"]),
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def _pt_resolution(pt_gev, abs_eta, edges, constant, per_gev):
+    """`pt_resolution` of one track: np.searchsorted's bin (side left), capped at the last one."""
+    ibin = 0
+    while ibin < edges.shape[0] and edges[ibin] < abs_eta:
+        ibin += 1
+    ibin = min(ibin, constant.shape[0] - 1)
+    return math.hypot(constant[ibin], per_gev[ibin] * pt_gev)
+
+
+@nb.njit(cache=True)
+def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx,
+                  vy, vz, charge, pdgid, origin, hadron_index, counts, pv_z_mm, res):
+    """Smeared tracks of the candidates `index` (with their true pt, eta, phi and numpy's cosh(eta)) that the
+    tracker `found`, from the normal deviates and IP tail factors drawn for them in order; only those produced inside
+    the pixel volume are kept.
+
+    Returns the `TRACK_KERNEL_FIELDS` arrays and the per-event track counts. Every value is computed operation for
+    operation as the numpy detector computed it, so the tracks are bit-identical.
+    """
+    n = gauss_pt.shape[0]
+    f4 = np.empty((8, n), dtype=np.float32)  # pt, eta, phi, d0, z0, d0_err, z0_err, e
+    q_out = np.empty(n, dtype=np.int8)
+    pdg_out = np.empty(n, dtype=np.int32)
+    origin_out = np.empty(n, dtype=np.int8)
+    hadron_out = np.empty(n, dtype=np.int32)
+    index_out = np.empty(n, dtype=np.int64)
+    true_out = np.empty((2, n))
+    counts_out = np.zeros(counts.shape[0], dtype=np.int64)
+    ev = 0
+    ev_end = counts[0] if counts.shape[0] > 0 else 0
+    k = 0
+    g = -1  # the found candidate's row in the drawn arrays
+    for j in range(index.shape[0]):
+        if not found[j]:
+            continue
+        g += 1
+        i = index[j]
+        while i >= ev_end:
+            ev += 1
+            ev_end += counts[ev]
+        if math.hypot(vx[i], vy[i]) >= res.max_production_radius_mm:
+            continue
+        pt_t = pt_gev[j]
+        pt_res = _pt_resolution(pt_t, abs(eta[j]), res.pt_abs_eta_edges, res.pt_constant, res.pt_per_gev)
+        pt_meas = abs(pt_t * (1.0 + pt_res * gauss_pt[g]))
+        d0_true, z_pca = _helix_ip(vx[i], vy[i], vz[i], px[i], py[i], pz[i], _charge_sign(charge[i]),
+                                   res.magnetic_field_t)
+        z0_true = z_pca - pv_z_mm[ev]
+        sig_d0 = math.hypot(res.d0_constant_mm, res.d0_over_pt_mm_gev / pt_meas)
+        sig_z0 = math.hypot(res.z0_constant_mm, res.z0_over_pt_mm_gev / pt_meas)
+        m2 = e[i] * e[i] - px[i] * px[i] - py[i] * py[i] - pz[i] * pz[i]
+        mass = math.sqrt(max(m2, 0.0))
+        p_meas = pt_meas * cosh_eta[j]
+        f4[0, k] = pt_meas
+        f4[1, k] = eta[j]
+        f4[2, k] = phi[j]
+        f4[3, k] = d0_true + tail[g] * sig_d0 * gauss_d0[g]
+        f4[4, k] = z0_true + tail[g] * sig_z0 * gauss_z0[g]
+        f4[5, k] = math.hypot(sig_d0, res.beam_spot_xy_mm)
+        f4[6, k] = sig_z0
+        f4[7, k] = math.sqrt(p_meas * p_meas + mass * mass)
+        q_out[k] = charge[i]
+        pdg_out[k] = pdgid[i]
+        origin_out[k] = origin[i]
+        hadron_out[k] = hadron_index[i]
+        index_out[k] = i
+        true_out[0, k] = d0_true
+        true_out[1, k] = z0_true
+        counts_out[ev] += 1
+        k += 1
+    return (  # slices of buffers sized for the found tracks, nearly all of which are kept: no copies
+        f4[0, :k], f4[1, :k], f4[2, :k], q_out[:k], f4[3, :k], f4[4, :k], f4[5, :k], f4[6, :k], pdg_out[:k],
+        origin_out[:k], hadron_out[:k], f4[7, :k], index_out[:k], true_out[0, :k], true_out[1, :k], counts_out,
+    )
+
+
+def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
+                       passed: ParticlePass | None = None):
+    """Tracks of the charged particles inside the tracker, with efficiency and smearing.
+
+    A particle produced at a transverse radius of ``track_max_production_radius_mm`` or more leaves no hit in the
+    innermost pixel layer and gives no track. That cut is applied after every random draw, so for a given seed the
+    remaining tracks (and the towers, which draw from the same stream afterwards) are exactly those the detector gives
+    without it: the cut only removes tracks.
+
+    The random numbers are drawn with numpy, in bulk and in a fixed order (efficiency, pT smearing, IP tail, d0, z0
+    smearing); one compiled pass then builds the tracks. `passed` may give the table's `particle_pass`, shared with
+    the calorimeter. Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat
+    particle table.
+    """
+    p = particles
+    c = particle_pass(p, det_cfg) if passed is None else passed
+    eff = track_efficiency(c.track_pt_gev, np.abs(c.track_eta), det_cfg["track_efficiency"])
+    found = rng.random(c.track_index.size) < eff
+    n_found = int(np.count_nonzero(found))
+    gauss_pt = rng.standard_normal(n_found)
+    tail = ip_tail_factor(n_found, det_cfg["ip_tails"], rng)
+    gauss_d0 = rng.standard_normal(n_found)
+    gauss_z0 = rng.standard_normal(n_found)
+    *arrays, counts = _track_kernel(
+        c.track_index, found, c.track_pt_gev, c.track_eta, c.track_phi, np.cosh(c.track_eta),
+        gauss_pt, tail, gauss_d0, gauss_z0,
+        *(np.ascontiguousarray(a) for a in (p.px, p.py, p.pz, p.e, p.vx, p.vy, p.vz, p.charge, p.pdgid, p.origin,
+                                            p.hadron_index)),
+        np.asarray(p.counts, dtype=np.int64), np.ascontiguousarray(p.pv[:, 2], dtype=np.float64),
+        track_resolution(det_cfg),
+    )
+    return dict(zip(TRACK_KERNEL_FIELDS, arrays, strict=True)), counts
+
+
+@nb.njit(cache=True, inline="always")
+def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
+    """Add one particle's deposit of energy `e` and `DEPOSIT_*` kind to cell c."""
+    if kind == DEPOSIT_EM:
+        acc_em[c] += e
+    elif kind == DEPOSIT_MUON:
+        acc_had[c] += min(e, muon_mip_gev)
+    elif kind == DEPOSIT_HAD:
+        acc_had[c] += e
+
+
+@nb.njit(cache=True)
+def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold):
     """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
 
-    Returns flat (cell index, E_em, E_had) of the kept towers, ordered by event then cell, and per-event counts.
+    A particle in `cell` (-1: none) deposits its energy `e` in the EM or the hadronic part, or a muon's MIP
+    (at most `muon_mip_gev`) in the hadronic part, as its `deposit` kind says. The cells an event touched are
+    marked in a bitset and smeared in increasing cell order (scanning the set bits is cheaper than sorting the
+    few hundred cells of an event), so the random draws come in the same order as ever. Returns flat
+    (cell index, E_em, E_had) of the kept towers, ordered by event then cell, and per-event counts.
     """
     acc_em = np.zeros(n_cells)
     acc_had = np.zeros(n_cells)
-    touched = np.zeros(n_cells, dtype=np.bool_)
+    touched = np.zeros((n_cells + 63) // 64, dtype=np.uint64)
     cap = cell.shape[0] + 1
     out_cell = np.empty(cap, dtype=np.int64)
     out_em = np.empty(cap)
     out_had = np.empty(cap)
     out_counts = np.zeros(counts.shape[0], dtype=np.int64)
-    cells = np.empty(4096, dtype=np.int64)
     n_out = 0
     start = 0
     for ev in range(counts.shape[0]):
-        n_cells_ev = 0
         for i in range(start, start + counts[ev]):
             c = cell[i]
-            if c < 0:
-                continue
-            if not touched[c]:
-                touched[c] = True
-                if n_cells_ev >= cells.shape[0]:
-                    grown = np.empty(2 * cells.shape[0], dtype=np.int64)
-                    grown[: cells.shape[0]] = cells
-                    cells = grown
-                cells[n_cells_ev] = c
-                n_cells_ev += 1
-            acc_em[c] += e_em[i]
-            acc_had[c] += e_had[i]
+            if c >= 0:
+                touched[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+                _accumulate(acc_em, acc_had, c, deposit[i], e[i], muon_mip_gev)
         start += counts[ev]
-        cells[:n_cells_ev].sort()
-        for k in range(n_cells_ev):
-            c = cells[k]
-            em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
-            had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
-            if em + had > 0.0 and em + had >= threshold:
-                out_cell[n_out] = c
-                out_em[n_out] = em
-                out_had[n_out] = had
-                n_out += 1
-                out_counts[ev] += 1
-            acc_em[c] = 0.0
-            acc_had[c] = 0.0
-            touched[c] = False
-    return out_cell[:n_out], out_em[:n_out], out_had[:n_out], out_counts
+        for w in range(touched.shape[0]):
+            bits = touched[w]
+            touched[w] = 0
+            while bits != 0:
+                c = 64 * w + int(trailing_zeros(bits))
+                bits &= bits - np.uint64(1)
+                em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
+                had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
+                if em + had > 0.0 and em + had >= threshold:
+                    out_cell[n_out] = c
+                    out_em[n_out] = em
+                    out_had[n_out] = had
+                    n_out += 1
+                    out_counts[ev] += 1
+                acc_em[c] = 0.0
+                acc_had[c] = 0.0
+    return out_cell[:n_out], out_em[:n_out], out_had[:n_out], out_counts  # the unwritten tails cost no memory
 
 
-def calorimeter_deposits(particles: ParticleTable, det_cfg: dict, pt_eta_phi_=None):
-    """Per particle: calorimeter cell direction (eta, phi at the calorimeter) and EM / hadronic deposits [GeV].
+def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
+                 passed: ParticlePass | None = None):
+    """Calorimeter towers (e, pt, eta, phi at the cell centre, e_em, e_had) and per-event counts.
 
     Neutrinos are invisible, electrons and photons go to the EM part, muons leave a MIP in the hadronic part, hadrons
     deposit all their energy in the hadronic part; charged particles are bent by the field and those that curl up before
-    the calorimeter radius deposit nothing.
+    the calorimeter radius deposit nothing (`particle_pass`, which `passed` may give).
     """
-    p = particles
-    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz) if pt_eta_phi_ is None else pt_eta_phi_
-    apdg = np.abs(p.pdgid)
-    charged = p.charge != 0
-    pt_curl = 0.5 * C_GEV_PER_T_M * det_cfg["magnetic_field_t"] * det_cfg["calo_radius_m"]
-    reaches = ~charged | (pt > pt_curl)
-    bend = np.arcsin(np.clip(pt_curl / np.maximum(pt, pt_curl), -1.0, 1.0))
-    phi_calo = np.where(charged & reaches, phi - np.sign(p.charge) * bend, phi)
-    em_like = (apdg == 11) | (apdg == 22)
-    invisible = np.isin(apdg, NEUTRINO_PDGIDS) | ~reaches
-    e_em = np.where(em_like & ~invisible, p.e, 0.0)
-    e_had = np.where(
-        em_like | invisible, 0.0, np.where(apdg == 13, np.minimum(p.e, det_cfg["muon_mip_gev"]), p.e)
-    )
-    return eta, phi_calo, e_em, e_had
-
-
-def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator, pt_eta_phi_=None):
-    """Calorimeter towers (e, pt, eta, phi at the cell centre, e_em, e_had) and per-event counts."""
-    grid = TowerGrid(
-        det_cfg["tower_size_central"], det_cfg["tower_size_forward"], det_cfg["calo_abs_eta_max"]
-    )
-    eta, phi_calo, e_em, e_had = calorimeter_deposits(particles, det_cfg, pt_eta_phi_)
-    cells = _cells(eta, phi_calo, grid.as_tuple())
+    grid = tower_grid(det_cfg)
+    c = particle_pass(particles, det_cfg) if passed is None else passed
     em_res = (det_cfg["em_resolution"]["stochastic"], det_cfg["em_resolution"]["constant"])
     hr = det_cfg["had_resolution"]
     had_res = (hr["stochastic"], hr["constant"], hr["noise_gev"])
     cell, em, had, counts = tower_kernel(
         rng,
         particles.counts.astype(np.int64),
-        cells,
-        e_em,
-        e_had,
+        c.cell,
+        c.deposit,
+        np.ascontiguousarray(particles.e, dtype=np.float64),
+        float(det_cfg["muon_mip_gev"]),
         grid.n_cells,
         em_res,
         had_res,
@@ -336,9 +564,9 @@ def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generat
     e = em + had
     towers = {
         "e": e.astype(np.float32),
-        "pt": (e / np.cosh(eta_c[cell])).astype(np.float32),
-        "eta": eta_c[cell].astype(np.float32),
-        "phi": phi_c[cell].astype(np.float32),
+        "pt": (e / np.cosh(eta_c)[cell]).astype(np.float32),  # cosh per cell, not per tower: the same values
+        "eta": eta_c.astype(np.float32)[cell],
+        "phi": phi_c.astype(np.float32)[cell],
         "e_em": em.astype(np.float32),
         "e_had": had.astype(np.float32),
         "cell": cell,
@@ -346,18 +574,9 @@ def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generat
     return towers, counts
 
 
-@nb.njit(cache=True)
-def _cells(eta, phi, grid):
-    """Cell index of every deposit."""
-    out = np.empty(eta.shape[0], dtype=np.int64)
-    for i in range(eta.shape[0]):
-        out[i] = cell_index(eta[i], phi[i], grid)
-    return out
-
-
 def simulate_detector(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator) -> DetectorResponse:
-    """Tracks and towers of every event in the particle table."""
-    kin = pt_eta_phi(particles.px, particles.py, particles.pz)
-    tracks, track_counts = reconstruct_tracks(particles, det_cfg, rng, kin)
-    towers, tower_counts = build_towers(particles, det_cfg, rng, kin)
+    """Tracks and towers of every event in the particle table (tracks draw from `rng` first, then towers)."""
+    passed = particle_pass(particles, det_cfg)
+    tracks, track_counts = reconstruct_tracks(particles, det_cfg, rng, passed)
+    towers, tower_counts = build_towers(particles, det_cfg, rng, passed)
     return DetectorResponse(tracks, track_counts, towers, tower_counts)

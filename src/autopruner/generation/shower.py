@@ -203,20 +203,34 @@ def fill_record(rec, px, py, pz, e, m0, pdg, t, z, dflav, theta_max):
 
 
 @nb.njit(cache=True)
+def shower_scratch(params):
+    """Scratch buffers for `shower_into`: the stack of pending partons of one seed and the record being split."""
+    return np.empty((int(params.max_emissions) + 2, N_COLS)), np.empty(N_COLS)
+
+
+@nb.njit(cache=True)
 def shower(rng, seed, params, out, n_out):
     """Shower one evolved parton record into final partons appended to out[n_out:] (px, py, pz, E, pdg).
 
     Returns the new number of rows in `out`. At most params.max_emissions branchings per seed; a parton left unbranched
     keeps its (massive) four-vector, so the sum of the final partons always equals the seed.
     """
+    stack, row = shower_scratch(params)
+    return shower_into(rng, seed, params, out, n_out, stack, row)
+
+
+@nb.njit(cache=True)
+def shower_into(rng, seed, params, out, n_out, stack, row):
+    """`shower` with caller-owned scratch buffers (`shower_scratch`), so that an event loop allocates nothing per
+    seed or branching."""
     max_branch = int(params.max_emissions)
-    stack = np.empty((max_branch + 2, N_COLS))
     stack[0, :] = seed
     n_stack = 1
     n_branch = 0
     while n_stack > 0:
         n_stack -= 1
-        row = stack[n_stack].copy()
+        for c in range(N_COLS):
+            row[c] = stack[n_stack, c]
         if row[T] <= 0.0 or n_branch >= max_branch:
             if n_out >= out.shape[0]:
                 raise ValueError("final-parton buffer full")

@@ -16,6 +16,17 @@ import numpy as np
 from autopruner.generation.decays import (
     N_HEAVY_COLS,
     N_PARTICLE_COLS,
+    PCHARGE,
+    PE,
+    PHADRON,
+    PORIGIN,
+    PPDG,
+    PPX,
+    PPY,
+    PPZ,
+    PVX,
+    PVY,
+    PVZ,
     XCHARGE,
     XFLAV,
     XM,
@@ -58,7 +69,7 @@ from autopruner.generation.hard_process import (
     higgs_event,
     qcd_event,
 )
-from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower, shower_params
+from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower_into, shower_params, shower_scratch
 from autopruner.kinematics import boost
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
@@ -80,14 +91,70 @@ class EventParams(NamedTuple):
     signal_singlet_seeds: int  # leading seeds of a signal event that fragment in their rest frame (0: lab frame)
 
 
+class ParticleColumns(NamedTuple):
+    """The generated particles as typed columns (what `ParticleTable` holds), filled event by event in the kernel.
+
+    ``kin`` has one contiguous row per float field (`KIN_FIELDS`); the integer fields are stored in their final
+    types, so that nothing is converted, or copied, after the event loop.
+    """
+
+    kin: np.ndarray
+    pdgid: np.ndarray
+    charge: np.ndarray
+    origin: np.ndarray
+    hadron_index: np.ndarray
+
+
+#: float rows of `ParticleColumns.kin` and the particle-record columns they come from
+KIN_FIELDS = ("px", "py", "pz", "e", "vx", "vy", "vz")
+KIN_COLUMNS = (PPX, PPY, PPZ, PE, PVX, PVY, PVZ)
+# Room reserved per event for the particle columns: well above the ~455 of the tuned toy (Pythia 8: ~540). The
+# columns are reserved, not written, up front, so the margin costs address space only; a shard that needs more
+# is grown once, to what its events so far project (`_reserve`).
+PARTICLES_PER_EVENT_RESERVED = 640
+
+
 @nb.njit(cache=True)
-def _grow_columns(buf, need):
-    """Return `buf` (fields x capacity), or a copy with room for at least `need` entries (doubling)."""
-    if need <= buf.shape[1]:
-        return buf
-    new = np.empty((buf.shape[0], max(need, 2 * buf.shape[1])))
-    new[:, : buf.shape[1]] = buf
+def _particle_columns(capacity):
+    """Empty `ParticleColumns` with room for `capacity` particles."""
+    return ParticleColumns(
+        np.empty((len(KIN_COLUMNS), capacity)),
+        np.empty(capacity, dtype=np.int32),
+        np.empty(capacity, dtype=np.int8),
+        np.empty(capacity, dtype=np.int8),
+        np.empty(capacity, dtype=np.int32),
+    )
+
+
+@nb.njit(cache=True)
+def _reserve(cols, n_used, need, events_done, n_events):
+    """`cols`, or a copy of its first n_used particles with room for `need`, or for the n_events that the mean of the
+    events_done so far projects if that is more (one copy per shard, however the multiplicity was guessed)."""
+    capacity = cols.pdgid.shape[0]
+    if need <= capacity:
+        return cols
+    projected = int(1.1 * need / max(events_done, 1) * n_events)
+    new = _particle_columns(max(need, projected, capacity + capacity // 2))
+    new.kin[:, :n_used] = cols.kin[:, :n_used]
+    new.pdgid[:n_used] = cols.pdgid[:n_used]
+    new.charge[:n_used] = cols.charge[:n_used]
+    new.origin[:n_used] = cols.origin[:n_used]
+    new.hadron_index[:n_used] = cols.hadron_index[:n_used]
     return new
+
+
+@nb.njit(cache=True)
+def _store_particles(cols, start, part, n_part):
+    """Copy one event's particle records part[:n_part] into the columns from `start` on (C casts for the integers,
+    as numpy's astype)."""
+    for j in range(n_part):
+        k = start + j
+        for r in range(len(KIN_COLUMNS)):
+            cols.kin[r, k] = part[j, KIN_COLUMNS[r]]
+        cols.pdgid[k] = np.int32(part[j, PPDG])
+        cols.charge[k] = np.int8(part[j, PCHARGE])
+        cols.origin[k] = np.int8(part[j, PORIGIN])
+        cols.hadron_index[k] = np.int32(part[j, PHADRON])
 
 
 @nb.njit(cache=True)
@@ -183,6 +250,7 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
     group join the previous group, or, where there is none or it cannot reach the joint four-momentum, the
     whole event. The hadrons then sum exactly to the seeds unless even the whole event cannot be reached.
     """
+    stack, row = shower_scratch(sp)
     n_fin = 0
     n_prim = 0
     g_start = 0  # first hadron of the group of showers whose four-momentum is being collected
@@ -193,7 +261,7 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
     bx, by, bz = singlet_velocity(seeds, n_singlet)
     for s in range(n_seeds):
         f0 = n_fin
-        n_fin = preconfine(fin, f0, shower(rng, seeds[s], sp, fin, n_fin), had_p.cluster_mass_gev)
+        n_fin = preconfine(fin, f0, shower_into(rng, seeds[s], sp, fin, n_fin, stack, row), had_p.cluster_mass_gev)
         if s < n_singlet:
             n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, bx, by, bz)
         else:
@@ -270,7 +338,8 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
 
 @nb.njit(cache=True)
 def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
-    """Generate n_events; returns flat particle, truth-parton and heavy-hadron arrays with per-event counts."""
+    """Generate n_events; returns typed particle columns, truth-parton and heavy-hadron arrays with per-event
+    counts, and the primary vertices."""
     seeds = np.empty((MAX_SEEDS, N_COLS))
     kicks = np.empty((MAX_ISR_EMISSIONS, 3))
     truth = np.empty((16, N_TRUTH_COLS))
@@ -278,8 +347,7 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     prim = np.empty((8192, N_HADRON_COLS))
     heavy = np.empty((256, N_HEAVY_COLS))
     part = np.empty((16384, N_PARTICLE_COLS))
-    per_event = 220 + int(1.5 * ev_p.ue_mean_particles)  # expected particles per event, so the buffer rarely grows
-    all_part = np.empty((N_PARTICLE_COLS, n_events * per_event + 1024))  # one row per field
+    cols = _particle_columns(n_events * PARTICLES_PER_EVENT_RESERVED + 1024)
     all_truth = np.empty((n_events * 6 + 16, N_TRUTH_COLS))
     all_heavy = np.empty((n_events * 4 + 16, N_HEAVY_COLS))
     n_part_ev = np.empty(n_events, dtype=np.int64)
@@ -293,11 +361,10 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
         n_truth, n_heavy, n_part, pvx, pvy, pvz = _one_event(
             rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part
         )
-        all_part = _grow_columns(all_part, np_tot + n_part)
+        cols = _reserve(cols, np_tot, np_tot + n_part, ev + 1, n_events)
         all_truth = _grow(all_truth, nt_tot + n_truth)
         all_heavy = _grow(all_heavy, nh_tot + n_heavy)
-        for c in range(N_PARTICLE_COLS):
-            all_part[c, np_tot : np_tot + n_part] = part[:n_part, c]
+        _store_particles(cols, np_tot, part, n_part)
         all_truth[nt_tot : nt_tot + n_truth] = truth[:n_truth]
         all_heavy[nh_tot : nh_tot + n_heavy] = heavy[:n_heavy]
         np_tot += n_part
@@ -308,7 +375,13 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
         n_heavy_ev[ev] = n_heavy
         pv[ev, 0], pv[ev, 1], pv[ev, 2] = pvx, pvy, pvz
     return (
-        all_part[:, :np_tot],
+        ParticleColumns(
+            cols.kin[:, :np_tot],
+            cols.pdgid[:np_tot],
+            cols.charge[:np_tot],
+            cols.origin[:np_tot],
+            cols.hadron_index[:np_tot],
+        ),
         n_part_ev,
         all_truth[:nt_tot],
         n_truth_ev,
@@ -346,22 +419,16 @@ def generator_params(
 def generate_events(config: dict, process: str, n_events: int, rng: np.random.Generator) -> GeneratedEvents:
     """Generate `n_events` events of `process` ('hbb' or 'qcd') with the settings of the full `config`."""
     check_process(process, n_events)
-    part, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
+    cols, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
         rng, int(n_events), process == "hbb", *generator_params(config)
     )
-    col = part  # (field, particle): every row is contiguous
+    kin = dict(zip(KIN_FIELDS, cols.kin, strict=True))  # every row is contiguous
     particles = ParticleTable(
-        px=col[0],
-        py=col[1],
-        pz=col[2],
-        e=col[3],
-        pdgid=col[4].astype(np.int32),
-        charge=col[5].astype(np.int8),
-        vx=col[6],
-        vy=col[7],
-        vz=col[8],
-        origin=col[9].astype(np.int8),
-        hadron_index=col[10].astype(np.int32),
+        **kin,
+        pdgid=cols.pdgid,
+        charge=cols.charge,
+        origin=cols.origin,
+        hadron_index=cols.hadron_index,
         counts=n_part,
         pv=pv,
     )
