@@ -108,10 +108,10 @@ class ParticleColumns(NamedTuple):
 #: float rows of `ParticleColumns.kin` and the particle-record columns they come from
 KIN_FIELDS = ("px", "py", "pz", "e", "vx", "vy", "vz")
 KIN_COLUMNS = (PPX, PPY, PPZ, PE, PVX, PVY, PVZ)
-# Room reserved per event for the particle columns: well above the ~455 of the tuned toy (Pythia 8: ~540). The
+# Room reserved per event for the particle columns: above the ~620-635 of the tuned toy (Pythia 8: ~540). The
 # columns are reserved, not written, up front, so the margin costs address space only; a shard that needs more
 # is grown once, to what its events so far project (`_reserve`).
-PARTICLES_PER_EVENT_RESERVED = 640
+PARTICLES_PER_EVENT_RESERVED = 720
 
 
 @nb.njit(cache=True)
