@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from workflow_copy import copy_workflow, job_stats
 
 from autopruner.config import REPO_ROOT, load_config
 
@@ -41,26 +41,13 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def jobs_to_run(workdir: Path) -> dict[str, int]:
     """Rule -> job count of what a dry run of every final target would run now (empty when up to date)."""
-    out = snakemake(workdir, "--dry-run").stdout
-    if "Job stats:" not in out:
-        return {}
-    table = out.split("Job stats:", 1)[1].splitlines()[3:]
-    counts = {}
-    for line in table:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
+    return job_stats(snakemake(workdir, "--dry-run").stdout)
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory) -> Path:
     """A fresh copy of the workflow and the package with every final target built once."""
-    workdir = tmp_path_factory.mktemp("pipeline")
-    for item in ("Snakefile", "workflow", "config", "src"):
-        src = REPO_ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
+    workdir = copy_workflow(tmp_path_factory.mktemp("pipeline"))
     snakemake(workdir, "all")
     return workdir
 

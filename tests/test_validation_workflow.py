@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from autopruner.config import REPO_ROOT
+from workflow_copy import copy_workflow, job_stats
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,26 +36,13 @@ def snakemake(workdir: Path, *args: str, configfiles: tuple[str, ...] = ()) -> s
 
 def planned_jobs(workdir: Path, configfiles: tuple[str, ...] = ()) -> dict[str, int]:
     """Rule -> job count of a dry run of the validation target (empty when it is up to date)."""
-    output = snakemake(workdir, "--dry-run", configfiles=configfiles)
-    if "Job stats:" not in output:
-        return {}
-    counts = {}
-    for line in output.split("Job stats:", 1)[1].splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
+    return job_stats(snakemake(workdir, "--dry-run", configfiles=configfiles))
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A copy of the workflow, the configs and the package, with nothing built."""
-    workdir = tmp_path_factory.mktemp("validation_workflow")
-    for item in ("Snakefile", "workflow", "config", "src"):
-        src = REPO_ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
-    return workdir
+    return copy_workflow(tmp_path_factory.mktemp("validation_workflow"))
 
 
 @pytest.fixture(scope="module")
