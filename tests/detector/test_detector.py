@@ -132,7 +132,8 @@ def test_production_radius_cut_only_removes_tracks():
     cut = simulate_detector(gen.particles, DET, np.random.default_rng(36))
     full = simulate_detector(gen.particles, no_cut, np.random.default_rng(36))
     inside = production_radius_mm(gen.particles)[full.tracks["particle_index"]] < DET["track_max_production_radius_mm"]
-    assert 0 < np.count_nonzero(~inside) < 0.05 * inside.size  # b/c-hadron daughters of the longest decays
+    # daughters of the longest b/c-hadron decays and of K0S decaying beyond the pixel volume (~5 % of tracks)
+    assert 0 < np.count_nonzero(~inside) < 0.1 * inside.size
     for name, values in full.tracks.items():
         np.testing.assert_array_equal(cut.tracks[name], values[inside], err_msg=name)
     for name, values in full.towers.items():
@@ -162,9 +163,14 @@ def test_helix_impact_parameter_sign_and_straight_line_limit():
 
 
 def test_prompt_tracks_have_unit_width_d0_significance(hbb):
-    _, det = hbb
+    gen, det = hbb
     t = det.tracks
-    prompt = t["origin"] == 0
+    # origin 0 from the primary vertex: the pions of a K0S that decays in flight are origin 0 too, but displaced
+    event = gen.particles.event_index()[t["particle_index"]]
+    at_pv = (gen.particles.vx[t["particle_index"]] == gen.particles.pv[event, 0]) & (
+        gen.particles.vy[t["particle_index"]] == gen.particles.pv[event, 1]
+    )
+    prompt = (t["origin"] == 0) & at_pv
     assert np.count_nonzero(prompt) > 5000
     significance = t["d0"][prompt] / t["d0_err"][prompt]
     from scipy.optimize import brentq
