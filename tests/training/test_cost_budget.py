@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_training import toy_data
+from test_training import fast_schedule, toy_data
 
 from autopruner.training.pruning import (
     MULTIPLICATIONS,
@@ -77,16 +77,7 @@ def test_trained_multiplication_budget_is_met_within_one_node_cost():
     """A 8-16-16-1 tagger pruned to 30 % of its 400 multiplications ends binary and on budget."""
     data = toy_data(17, n_train=4000)
     settings = TrainSettings(hidden_layers=(16, 16), epochs=6, batch_size=128, learning_rate=3e-3, patience=3)
-    pruner = PrunerSettings(
-        budget_weight=1000.0,
-        pruner_growth=2.0,
-        pruner_scale_max=1000.0,
-        warmup_epochs=2,
-        ramp_epochs=3,
-        anneal_epochs=2,
-        epochs=16,
-        budget_unit=MULTIPLICATIONS,
-    )
+    pruner = fast_schedule(16, budget_unit=MULTIPLICATIONS)
     network, mask, history = train_autopruner(data, settings, pruner, budget_percent=30, seed=6)
     group = mask.groups[0]
     full = chain_multiplications([16, 16], data.n_features)

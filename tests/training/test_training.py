@@ -57,6 +57,13 @@ def toy_data(seed: int, n_train: int = 3000, informative=(1, 4, 6), n_features: 
     )
 
 
+def fast_schedule(epochs: int, **overrides) -> PrunerSettings:
+    """A short pruner schedule (2 warm-up, 3 ramp and 2 anneal epochs) with a steep pruner loss capped at 1000, so a
+    test training decides its gates within `epochs` epochs; `overrides` set further PrunerSettings fields."""
+    return PrunerSettings(budget_weight=1000.0, pruner_growth=2.0, pruner_scale_max=1000.0, warmup_epochs=2,
+                          ramp_epochs=3, anneal_epochs=2, epochs=epochs, **overrides)
+
+
 def test_roc_auc_matches_pair_counting():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 300)
@@ -123,16 +130,7 @@ def test_pruner_loss_binarises_the_gates_before_the_anneal():
     """With geometric growth of the pruner loss, at most 5 % of the gates are left for the anneal to decide."""
     data = toy_data(16, n_train=6000)
     settings = TrainSettings(hidden_layers=(32, 32), epochs=6, batch_size=64, learning_rate=3e-3, patience=3)
-    pruner = PrunerSettings(
-        budget_weight=1000.0,
-        pruner_growth=2.0,
-        pruner_scale_max=1000.0,
-        warmup_epochs=2,
-        ramp_epochs=3,
-        anneal_epochs=2,
-        epochs=18,
-    )
-    network, mask, history = train_autopruner(data, settings, pruner, budget_percent=50, seed=4)
+    network, mask, history = train_autopruner(data, settings, fast_schedule(18), budget_percent=50, seed=4)
     assert history["undecided_gates_at_anneal"] <= 0.05 * 64
     assert history["pruner_scale"][0] == 1.0 and max(history["pruner_scale"]) > 100.0
     assert sum(history["kept_per_layer"].values()) == 32 and mask.thresholds["passed"]
