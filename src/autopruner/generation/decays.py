@@ -294,8 +294,7 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
     else:
         n_pi0_mean = 0.3 * PI0_MEAN_C
     if flav == 4 and rng.random() < K0_SHARE_C_DECAYS:
-        k0_pdg = 310 if rng.random() < 0.5 else 130
-        k = _push(d_m, d_pdg, d_q, d_kind, k, M_K_LONG, k0_pdg, 0.0, KIND_STABLE)  # c -> s -> K0S or K0L
+        k = _push(d_m, d_pdg, d_q, d_kind, k, M_K_LONG, _neutral_kaon(rng), 0.0, KIND_STABLE)  # c -> s -> K0
     sign = 1 if q_rem > 0 else -1
     for _ in range(int(round(abs(q_rem)))):
         m, pdg = _light_charged(rng, sign)
