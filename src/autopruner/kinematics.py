@@ -11,6 +11,8 @@ import math
 import numba as nb
 import numpy as np
 
+from autopruner.jit import njit_no_refcount
+
 
 def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Transverse momentum, pseudorapidity and azimuth of 3-momenta (vectorized; eta finite for pt=0)."""
@@ -159,7 +161,7 @@ def cos_theta_for_energy_fraction(e, p, m, m1, m2, z):
     return min(1.0, max(-1.0, c))
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def nbody(rng, px, py, pz, e, masses, out):
     """Decay (px, py, pz, E) into len(masses) particles, filling out[i] = (px, py, pz, E); exact conservation.
 

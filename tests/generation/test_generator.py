@@ -19,6 +19,7 @@ from autopruner.generation.decays import (
     XPARENT,
     XPDG,
     XQSIGN,
+    _add_omega_three_pions,
     add_final,
     add_k0s,
     decay_numpy,
@@ -436,6 +437,18 @@ def test_vector_mesons_decay_at_once_conserving_four_momentum_and_charge(pdg, ch
         assert not np.any(np.isin(np.abs(out[:n, 4]), (113, 213, 223, 313, 323, 111, 310)))
         n_products.append(n)
     assert min(n_products) >= 2
+
+
+def test_omega_three_pion_decay_checks_the_buffer_before_using_it_as_scratch():
+    """omega -> pi+ pi- pi0 lets `nbody` write into the rows its pions will take; with fewer than three rows left it
+    must stop with the buffer-full error, not write past the end."""
+    e = np.hypot(20.0, M_OMEGA)
+    out = np.zeros((4, N_PARTICLE_COLS))
+    with pytest.raises(ValueError, match="particle buffer full"):
+        _add_omega_three_pions(np.random.default_rng(1), out, 2, 0.0, 20.0, 0.0, e, 0.0, 0.0, 0.0, 0, -1)
+    n = _add_omega_three_pions(np.random.default_rng(1), out, 0, 0.0, 20.0, 0.0, e, 0.0, 0.0, 0.0, 0, -1)
+    assert n == 4  # pi+, pi-, and the pi0's two photons
+    np.testing.assert_allclose(out[:n, :4].sum(axis=0), [0.0, 20.0, 0.0, e], rtol=1e-9, atol=1e-9)
 
 
 def test_a_third_of_light_mesons_are_born_as_vectors():

@@ -20,6 +20,7 @@ import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import eta_phi_scalar
 from autopruner.particles import NEUTRINO_PDGIDS, ParticleTable
 
@@ -153,7 +154,7 @@ class TowerGrid:
         return eta, phi
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def cell_index(eta, phi, grid):
     """Flat cell index of a direction, or -1 outside the calorimeter."""
     eta_c, eta_max, n_eta_c, n_phi_c, n_eta_f, n_phi_f = grid
@@ -170,7 +171,7 @@ def cell_index(eta, phi, grid):
     return n_eta_c * n_phi_c + (side * n_eta_f + ie) * n_phi_f + min(int(u * n_phi_f), n_phi_f - 1)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def lognormal_smear(rng, e, sigma):
     """Log-normal value with mean e and standard deviation sigma (positive, as in Delphes)."""
     if e <= 0.0:
@@ -179,13 +180,13 @@ def lognormal_smear(rng, e, sigma):
     return math.exp(math.log(e) - 0.5 * s2 + math.sqrt(s2) * rng.standard_normal())
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def em_sigma(e, stochastic, constant):
     """EM calorimeter resolution [GeV]."""
     return math.sqrt(e * e * constant * constant + e * stochastic * stochastic)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def had_sigma(e, stochastic, constant, noise):
     """Hadronic calorimeter resolution [GeV]."""
     return math.sqrt(e * e * constant * constant + e * stochastic * stochastic + noise * noise)
@@ -489,6 +490,38 @@ def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
         acc_had[c] += e
 
 
+@njit_no_refcount
+def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, muon_mip_gev, em_res, had_res,
+                  threshold, out_cell, out_em, out_had, n_out):
+    """The towers of the event whose particles are start:stop, appended to the out_* arrays from n_out on; returns
+    the new n_out and leaves `acc_em`, `acc_had` and `touched` cleared for the next event.
+
+    The per-cell work of `tower_kernel`, compiled without numba's reference counting (`njit_no_refcount`: it allocates
+    nothing), which would otherwise count the random generator in and out around every cell's two smearings.
+    """
+    for i in range(start, stop):
+        c = cell[i]
+        if c >= 0:
+            touched[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+            _accumulate(acc_em, acc_had, c, deposit[i], e[i], muon_mip_gev)
+    for w in range(touched.shape[0]):
+        bits = touched[w]
+        touched[w] = 0
+        while bits != 0:
+            c = 64 * w + int(trailing_zeros(bits))
+            bits &= bits - np.uint64(1)
+            em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
+            had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
+            if em + had > 0.0 and em + had >= threshold:
+                out_cell[n_out] = c
+                out_em[n_out] = em
+                out_had[n_out] = had
+                n_out += 1
+            acc_em[c] = 0.0
+            acc_had[c] = 0.0
+    return n_out
+
+
 @nb.njit(cache=True)
 def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold):
     """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
@@ -510,28 +543,11 @@ def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, h
     n_out = 0
     start = 0
     for ev in range(counts.shape[0]):
-        for i in range(start, start + counts[ev]):
-            c = cell[i]
-            if c >= 0:
-                touched[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
-                _accumulate(acc_em, acc_had, c, deposit[i], e[i], muon_mip_gev)
+        n_before = n_out
+        n_out = _event_towers(rng, cell, deposit, e, start, start + counts[ev], acc_em, acc_had, touched,
+                              muon_mip_gev, em_res, had_res, threshold, out_cell, out_em, out_had, n_out)
+        out_counts[ev] = n_out - n_before
         start += counts[ev]
-        for w in range(touched.shape[0]):
-            bits = touched[w]
-            touched[w] = 0
-            while bits != 0:
-                c = 64 * w + int(trailing_zeros(bits))
-                bits &= bits - np.uint64(1)
-                em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
-                had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
-                if em + had > 0.0 and em + had >= threshold:
-                    out_cell[n_out] = c
-                    out_em[n_out] = em
-                    out_had[n_out] = had
-                    n_out += 1
-                    out_counts[ev] += 1
-                acc_em[c] = 0.0
-                acc_had[c] = 0.0
     return out_cell[:n_out], out_em[:n_out], out_had[:n_out], out_counts  # the unwritten tails cost no memory
 
 

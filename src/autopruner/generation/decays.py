@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 
 from autopruner.generation.hadronization import pick
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     C_HADRONS,
@@ -98,7 +99,7 @@ def decay_params(had_cfg: dict) -> DecayParams:
     )
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append one final-state particle; returns the new count.
 
@@ -122,7 +123,7 @@ def add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_
     return n + 1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Decay a pi0 isotropically into two photons at its production vertex (c*tau = 25 nm)."""
     c = 2.0 * rng.random() - 1.0
@@ -131,7 +132,7 @@ def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index
     return add_particle(out, n, q[4], q[5], q[6], q[7], 22, 0.0, vx, vy, vz, origin, hadron_index)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Fly a K0S beta*gamma*c*tau*Exp(1) and decay it there into pi+ pi- or pi0 pi0 (photons), isotropically.
 
@@ -151,7 +152,7 @@ def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     return add_pi0_photons(rng, out, n, q[4], q[5], q[6], q[7], dx, dy, dz, origin, hadron_index)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append a hadron as the detector sees it: a pi0 as its photons, a K0S as its decay products, else itself."""
     if pdg == 111:
@@ -161,7 +162,7 @@ def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadr
     return add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy, vz, origin, hadron_index):
     """Decay (px, py, pz, E) isotropically into two hadrons and append both (`add_stable`)."""
     m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
@@ -170,13 +171,36 @@ def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy
     return add_stable(rng, out, n, q[4], q[5], q[6], q[7], pdg2, q2, vx, vy, vz, origin, hadron_index)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _neutral_kaon(rng):
     """A K0 or anti-K0 as the detector sees it: K0S or K0L with equal probability."""
     return 310 if rng.random() < 0.5 else 130
 
 
-@nb.njit(cache=True)
+#: pi+ pi- pi0, the daughters of omega -> 3 pi (a global array: a constant of the compiled code, not an allocation)
+OMEGA_THREE_PION_MASSES = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI0])
+
+
+@njit_no_refcount
+def _add_omega_three_pions(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
+    """Decay an omega into pi+ pi- pi0 (`nbody` phase space) and append the pions, the pi0 as its photons.
+
+    `nbody` writes the three momenta into the rows of `out` that the pions will take, which serve as scratch: the
+    decay allocates nothing, so it can run without numba's reference counting (`njit_no_refcount`) as the rest of the
+    per-particle path does.
+    """
+    if n + 3 > out.shape[0]:
+        raise ValueError("particle buffer full")
+    nbody(rng, px, py, pz, e, OMEGA_THREE_PION_MASSES, out[n : n + 3, PPX : PE + 1])
+    p1x, p1y, p1z, p1e = out[n, PPX], out[n, PPY], out[n, PPZ], out[n, PE]
+    p2x, p2y, p2z, p2e = out[n + 1, PPX], out[n + 1, PPY], out[n + 1, PPZ], out[n + 1, PE]
+    p3x, p3y, p3z, p3e = out[n + 2, PPX], out[n + 2, PPY], out[n + 2, PPZ], out[n + 2, PE]
+    n = add_particle(out, n, p1x, p1y, p1z, p1e, 211, 1.0, vx, vy, vz, origin, hadron_index)
+    n = add_particle(out, n, p2x, p2y, p2z, p2e, -211, -1.0, vx, vy, vz, origin, hadron_index)
+    return add_pi0_photons(rng, out, n, p3x, p3y, p3z, p3e, vx, vy, vz, origin, hadron_index)
+
+
+@njit_no_refcount
 def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append a primary light hadron: a vector meson decays at once (rho -> pi pi, omega -> pi+ pi- pi0 or pi0 gamma,
     K* -> K pi with the isospin 2/3 : 1/3), the rest go through `add_stable`."""
@@ -190,15 +214,7 @@ def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadro
                              vx, vy, vz, origin, hadron_index)
     if a == 223:
         if rng.random() < OMEGA_TO_THREE_PIONS:
-            masses = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI0])
-            mom = np.empty((3, 4))
-            nbody(rng, px, py, pz, e, masses, mom)
-            n = add_particle(out, n, mom[0, 0], mom[0, 1], mom[0, 2], mom[0, 3], 211, 1.0, vx, vy, vz, origin,
-                             hadron_index)
-            n = add_particle(out, n, mom[1, 0], mom[1, 1], mom[1, 2], mom[1, 3], -211, -1.0, vx, vy, vz, origin,
-                             hadron_index)
-            return add_pi0_photons(rng, out, n, mom[2, 0], mom[2, 1], mom[2, 2], mom[2, 3], vx, vy, vz, origin,
-                                   hadron_index)
+            return _add_omega_three_pions(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
         return _add_two_body(rng, out, n, px, py, pz, e, 111, 0.0, M_PI0, 22, 0.0, 0.0, vx, vy, vz, origin,
                              hadron_index)
     if a == 323:  # K*+- -> K0 pi+- (2/3) or K+- pi0 (1/3)
@@ -216,7 +232,7 @@ def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadro
     return add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, q, kind):
     """Append a daughter to the decay's daughter list."""
     if k < MAX_DAUGHTERS:
@@ -228,7 +244,7 @@ def _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, q, kind):
     return k
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _light_charged(rng, sign):
     """Mass and PDG id of a charged pion or kaon of the given sign."""
     if rng.random() < KAON_SHARE_IN_DECAYS:
@@ -236,7 +252,7 @@ def _light_charged(rng, sign):
     return M_PI_CHARGED, 211 * sign
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign):
     """Append a charm hadron (sign +1: c quark, -1: c antiquark) drawn from the production mix; returns (k, charge)."""
     row = C_HADRONS[pick(C_HADRONS, rng.random())]
@@ -315,7 +331,7 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
     return k, semileptonic
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, mom):
     """Momenta of a semileptonic decay (lepton, neutrino, hadrons) into mom[:k]: heavy hadron -> X W*, W* -> l nu.
 
@@ -358,7 +374,7 @@ def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, mom):
         nbody(rng, xx, xy, xz, xe, d_m[2:k], mom[2:k])
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def fly(rng, had, i, ctau_mm):
     """Draw the decay vertex of heavy hadron i: distance beta*gamma*c*tau*Exp(1) along its momentum."""
     scale = ctau_mm * rng.standard_exponential() / had[i, XM]  # decay vector = c*tau*t * p / m

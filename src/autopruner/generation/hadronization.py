@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
-
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, orthonormal_basis
 from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, M_K_STAR, M_OMEGA, M_RHO, NEUTRAL_HADRONS
 
@@ -58,7 +57,7 @@ def hadronization_params(had_cfg: dict) -> HadronizationParams:
     )
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _pair_mass2(fin, i, j):
     """Squared invariant mass of final partons i and j (px, py, pz, E columns)."""
     e = fin[i, 3] + fin[j, 3]
@@ -68,7 +67,7 @@ def _pair_mass2(fin, i, j):
     return e * e - x * x - y * y - z * z
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def preconfine(fin, f0, f1, cluster_mass_gev):
     """Merge final partons fin[f0:f1] pairwise, lightest pair first, while a pair's invariant mass is below
     `cluster_mass_gev`; returns the new end f1 (the merged partons are fin[f0:f1]).
@@ -104,11 +103,12 @@ def preconfine(fin, f0, f1, cluster_mass_gev):
         for c in range(4):
             fin[bi, c] += fin[bj, c]
         f1 -= 1
-        fin[bj, :] = fin[f1, :]
+        for c in range(fin.shape[1]):
+            fin[bj, c] = fin[f1, c]
     return f1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def pick(table, u):
     """Row of a species table (last column: shares adding up to 1) for a uniform number u."""
     acc = 0.0
@@ -119,7 +119,7 @@ def pick(table, u):
     return table.shape[0] - 1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def light_hadron(rng, charged_fraction, vector_fraction):
     """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign; a meson is
     made as its vector partner (`vector_partner`) with probability `vector_fraction`."""
@@ -135,7 +135,7 @@ def light_hadron(rng, charged_fraction, vector_fraction):
     return pdg, charge, mass
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def vector_partner(rng, pdg):
     """(pdgid, mass) of the vector meson with the quark content of pseudoscalar `pdg`: pi+- -> rho+-, pi0 -> rho0 or
     omega, K+- -> K*+-, K0 -> K*0 or anti-K*0.
@@ -155,7 +155,7 @@ def vector_partner(rng, pdg):
     return (313 if rng.random() < 0.5 else -313), M_K_STAR
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def heavy_hadron(rng, quark_pdg):
     """(pdgid, charge, mass) of the heavy hadron a b/c (anti)quark fragments into."""
     sign = 1 if quark_pdg > 0 else -1
@@ -164,7 +164,7 @@ def heavy_hadron(rng, quark_pdg):
     return int(row[0]) * sign, row[1] * sign, row[2]
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def ff_z(rng, a):
     """Light-quark longitudinal fraction from the Field-Feynman function with parameter a (rejection sampling)."""
     fmax = 1.0 + 2.0 * a
@@ -174,7 +174,7 @@ def ff_z(rng, a):
             return z
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_hadron(out, n, rng, e_h, m, pdg, charge, flav, qsign, nx, ny, nz, e1, e2, pt_sigma):
     """Append a hadron of energy e_h along n with a Gaussian transverse kick; returns the new count."""
     if n >= out.shape[0]:
@@ -200,7 +200,7 @@ def add_hadron(out, n, rng, e_h, m, pdg, charge, flav, qsign, nx, ny, nz, e1, e2
     return n + 1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def fragment(rng, px, py, pz, e, pdg, params, out, n):
     """Fragment one parton into primary hadrons appended to out[n:]; returns the new count."""
     p = math.sqrt(px * px + py * py + pz * pz)
@@ -243,7 +243,7 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
     return fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def gluon_split_fraction(rng):
     """Energy share of the quark when a final gluon fragments as a q qbar pair: P(z) ~ z^2 + (1 - z)^2."""
     while True:
@@ -252,7 +252,7 @@ def gluon_split_fraction(rng):
             return z
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n):
     """Iterative Field-Feynman fragmentation of energy e_rem along (nx, ny, nz) into light hadrons; returns the
     count."""
@@ -270,7 +270,7 @@ def fragment_chain(rng, e_rem, nx, ny, nz, e1, e2, params, out, n):
     return n
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def conserve_momentum(had, n0, n1, tx, ty, tz, te):
     """Boost and rescale hadrons had[n0:n1] so that they sum exactly to the four-vector (tx, ty, tz, te).
 

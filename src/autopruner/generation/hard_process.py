@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numba as nb
 
 from autopruner.generation.shower import N_COLS, evolve, evolve_pair, fill_record, quark_mass
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
 
 ROLE_HARD = 0
@@ -76,7 +77,7 @@ def hard_params(gen_cfg: dict) -> HardParams:
     )
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def sample_pt(rng, pt_min, power, pt_max):
     """pT from dsigma/dpT ~ pT^-power above pt_min (inverse transform), below pt_max."""
     while True:
@@ -85,7 +86,7 @@ def sample_pt(rng, pt_min, power, pt_max):
             return pt
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def add_truth(truth, n, px, py, pz, e, pdg, role):
     """Append one truth parton."""
     truth[n, 0] = px
@@ -97,7 +98,7 @@ def add_truth(truth, n, px, py, pz, e, pdg, role):
     return n + 1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def seed_parton(rng, seeds, n, pt, y, phi, pdg, shower_p):
     """Evolve a hard parton from its maximal virtuality, build its four-vector and append it as a shower seed."""
     m0 = quark_mass(pdg)
@@ -109,7 +110,7 @@ def seed_parton(rng, seeds, n, pt, y, phi, pdg, shower_p):
     return n + 1
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_theta, phi, z, shower_p):
     """Decay a massive parent into two partons that are then showered, with exact kinematics.
 
@@ -186,7 +187,7 @@ def hard_kinematics(rng, hp, m1, m2, kicks):
             return pt1, y1, phi1, pt2, y2, phi2, n
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p):
     """Append the ISR gluons kicks[:n_isr] as shower seeds; returns the new seed count."""
     for i in range(n_isr):
@@ -194,7 +195,7 @@ def isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p):
     return n_s
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def mpi_pt(rng, pt0, pt_min, pt_max):
     """pT of a secondary scattering from the regularized spectrum dsigma/dpT^2 ~ 1 / (pT^2 + pT0^2)^2 (Pythia's
     multiparton-interaction form, without the running of alpha_s) between pt_min and pt_max (inverse transform)."""
@@ -204,7 +205,7 @@ def mpi_pt(rng, pt0, pt_min, pt_max):
     return math.sqrt(1.0 / (lo - rng.random() * (lo - hi)) - a)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def mpi_flavour(rng, hp):
     """PDG id of the first parton of a secondary scattering's pair: b or c (g g -> Q Qbar and flavour excitation,
     with fractions from the config), else a gluon."""
@@ -216,7 +217,7 @@ def mpi_flavour(rng, hp):
     return 21
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def mpi_rapidities(rng, pt, sqrt_s_gev):
     """Rapidities of the two partons of a secondary scattering of transverse momentum pt: Gaussian, redrawn until
     both incoming momentum fractions x = pt (e^{+-y1} + e^{+-y2}) / sqrt(s) stay below MPI_X_MAX, so that no
@@ -271,7 +272,7 @@ def higgs_event(rng, hp, shower_p, seeds, truth, kicks):
     return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt1), n_t
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def qcd_flavour(rng, hp):
     """PDG id of a QCD hard parton: gluon, light quark, or (flavour excitation) c / b quark."""
     if rng.random() < hp.qcd_gluon_fraction:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import cos_theta_for_energy_fraction, two_body
 from autopruner.particles import M_B_QUARK, M_C_QUARK
 
@@ -66,7 +67,7 @@ def alpha_s(kt2, alpha_s_mz):
     return alpha_s_mz / (1.0 + B0_NF5 * alpha_s_mz * math.log(kt2 / (M_Z * M_Z)))
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def evolve(rng, e, pdg, t_start, theta_max, params):
     """Next branching of a parton of energy e below virtuality t_start: returns (t, z, daughter flavour).
 
@@ -143,7 +144,7 @@ def daughters_of(pdg, dflav):
     return pdg, 21
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def evolve_pair(rng, m_parent, e1, pdg1, e2, pdg2, theta_max, params):
     """Virtualities of two sibling partons, re-evolving the heavier one until both fit in the parent mass."""
     t1_start = 0.25 * e1 * e1 * theta_max * theta_max
@@ -162,7 +163,7 @@ def evolve_pair(rng, m_parent, e1, pdg1, e2, pdg2, theta_max, params):
     return t1, z1, f1, t2, z2, f2
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def split(rng, row, params, out1, out2):
     """Perform the branching stored in parton record `row`, writing the two daughter records (exact kinematics)."""
     e = row[E]
@@ -219,12 +220,13 @@ def shower(rng, seed, params, out, n_out):
     return shower_into(rng, seed, params, out, n_out, stack, row)
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def shower_into(rng, seed, params, out, n_out, stack, row):
     """`shower` with caller-owned scratch buffers (`shower_scratch`), so that an event loop allocates nothing per
     seed or branching."""
     max_branch = int(params.max_emissions)
-    stack[0, :] = seed
+    for c in range(N_COLS):
+        stack[0, c] = seed[c]
     n_stack = 1
     n_branch = 0
     while n_stack > 0:

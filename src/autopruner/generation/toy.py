@@ -70,6 +70,7 @@ from autopruner.generation.hard_process import (
     qcd_event,
 )
 from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower_into, shower_params, shower_scratch
+from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
@@ -143,7 +144,7 @@ def _reserve(cols, n_used, need, events_done, n_events):
     return new
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def _store_particles(cols, start, part, n_part):
     """Copy one event's particle records part[:n_part] into the columns from `start` on (C casts for the integers,
     as numpy's astype)."""
@@ -219,7 +220,7 @@ def singlet_velocity(seeds, n_singlet):
     return sx / se, sy / se, sz / se
 
 
-@nb.njit(cache=True)
+@njit_no_refcount
 def fragment_in_frame(rng, fin, f0, f1, had_p, prim, n_prim, bx, by, bz):
     """Fragment final partons fin[f0:f1] in the frame moving with velocity (bx, by, bz); returns the hadron count.
 
