@@ -490,15 +490,44 @@ def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
         acc_had[c] += e
 
 
+class TowerOutput(NamedTuple):
+    """Buffers the tower kernels fill: in the event files' float32, the tower's energy, pT, eta and phi (of the cell
+    centre) and its EM and hadronic energies; and the cell index. The order is the event files' branch order."""
+
+    e: np.ndarray
+    pt: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    e_em: np.ndarray
+    e_had: np.ndarray
+    cell: np.ndarray
+
+
+@nb.njit(cache=True)
+def _tower_output(capacity):
+    """Empty `TowerOutput` with room for `capacity` towers."""
+    return TowerOutput(
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.float32),
+        np.empty(capacity, dtype=np.int64),
+    )
+
+
 @njit_no_refcount
 def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, muon_mip_gev, em_res, had_res,
-                  threshold, out_cell, out_em, out_had, n_out):
-    """The towers of the event whose particles are start:stop, appended to the out_* arrays from n_out on; returns
-    the new n_out and leaves `acc_em`, `acc_had` and `touched` cleared for the next event.
+                  threshold, centres, out, n_out):
+    """The towers of the event whose particles are start:stop, appended to `out` (`TowerOutput`) from n_out on;
+    returns the new n_out and leaves `acc_em`, `acc_had` and `touched` cleared for the next event.
 
-    The per-cell work of `tower_kernel`, compiled without numba's reference counting (`njit_no_refcount`: it allocates
-    nothing), which would otherwise count the random generator in and out around every cell's two smearings.
+    The per-cell work of `tower_kernel`, compiled without numba's reference counting (`njit_no_refcount`: it
+    allocates nothing), which would otherwise count the random generator in and out around every cell's two
+    smearings. `centres` holds, per cell, cosh(eta) and the float32 eta and phi of its centre.
     """
+    cosh_eta, eta32, phi32 = centres
     for i in range(start, stop):
         c = cell[i]
         if c >= 0:
@@ -512,10 +541,15 @@ def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, 
             bits &= bits - np.uint64(1)
             em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
             had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
-            if em + had > 0.0 and em + had >= threshold:
-                out_cell[n_out] = c
-                out_em[n_out] = em
-                out_had[n_out] = had
+            e_tower = em + had
+            if e_tower > 0.0 and e_tower >= threshold:
+                out.cell[n_out] = c
+                out.e[n_out] = np.float32(e_tower)
+                out.pt[n_out] = np.float32(e_tower / cosh_eta[c])
+                out.eta[n_out] = eta32[c]
+                out.phi[n_out] = phi32[c]
+                out.e_em[n_out] = np.float32(em)
+                out.e_had[n_out] = np.float32(had)
                 n_out += 1
             acc_em[c] = 0.0
             acc_had[c] = 0.0
@@ -523,32 +557,32 @@ def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, 
 
 
 @nb.njit(cache=True)
-def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold):
+def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold, centres):
     """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
 
     A particle in `cell` (-1: none) deposits its energy `e` in the EM or the hadronic part, or a muon's MIP
     (at most `muon_mip_gev`) in the hadronic part, as its `deposit` kind says. The cells an event touched are
     marked in a bitset and smeared in increasing cell order (scanning the set bits is cheaper than sorting the
-    few hundred cells of an event), so the random draws come in the same order as ever. Returns flat
-    (cell index, E_em, E_had) of the kept towers, ordered by event then cell, and per-event counts.
+    few hundred cells of an event), so the random draws come in the same order as ever. Returns the kept towers
+    (`TowerOutput`), ordered by event then cell, and per-event counts. Each float32 value is rounded from the same
+    float64 as numpy's astype rounded it, when the towers were finished with numpy, so they are bit-identical.
     """
     acc_em = np.zeros(n_cells)
     acc_had = np.zeros(n_cells)
     touched = np.zeros((n_cells + 63) // 64, dtype=np.uint64)
-    cap = cell.shape[0] + 1
-    out_cell = np.empty(cap, dtype=np.int64)
-    out_em = np.empty(cap)
-    out_had = np.empty(cap)
+    out = _tower_output(cell.shape[0] + 1)
     out_counts = np.zeros(counts.shape[0], dtype=np.int64)
     n_out = 0
     start = 0
     for ev in range(counts.shape[0]):
         n_before = n_out
         n_out = _event_towers(rng, cell, deposit, e, start, start + counts[ev], acc_em, acc_had, touched,
-                              muon_mip_gev, em_res, had_res, threshold, out_cell, out_em, out_had, n_out)
+                              muon_mip_gev, em_res, had_res, threshold, centres, out, n_out)
         out_counts[ev] = n_out - n_before
         start += counts[ev]
-    return out_cell[:n_out], out_em[:n_out], out_had[:n_out], out_counts  # the unwritten tails cost no memory
+    # slices, not copies: the unwritten tails cost no memory
+    return TowerOutput(out.e[:n_out], out.pt[:n_out], out.eta[:n_out], out.phi[:n_out], out.e_em[:n_out],
+                       out.e_had[:n_out], out.cell[:n_out]), out_counts
 
 
 def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
@@ -564,7 +598,8 @@ def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generat
     em_res = (det_cfg["em_resolution"]["stochastic"], det_cfg["em_resolution"]["constant"])
     hr = det_cfg["had_resolution"]
     had_res = (hr["stochastic"], hr["constant"], hr["noise_gev"])
-    cell, em, had, counts = tower_kernel(
+    eta_c, phi_c = grid.centres()
+    towers, counts = tower_kernel(
         rng,
         particles.counts.astype(np.int64),
         c.cell,
@@ -575,19 +610,9 @@ def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generat
         em_res,
         had_res,
         float(det_cfg["tower_threshold_gev"]),
+        (np.cosh(eta_c), eta_c.astype(np.float32), phi_c.astype(np.float32)),
     )
-    eta_c, phi_c = grid.centres()
-    e = em + had
-    towers = {
-        "e": e.astype(np.float32),
-        "pt": (e / np.cosh(eta_c)[cell]).astype(np.float32),  # cosh per cell, not per tower: the same values
-        "eta": eta_c.astype(np.float32)[cell],
-        "phi": phi_c.astype(np.float32)[cell],
-        "e_em": em.astype(np.float32),
-        "e_had": had.astype(np.float32),
-        "cell": cell,
-    }
-    return towers, counts
+    return towers._asdict(), counts
 
 
 def simulate_detector(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator) -> DetectorResponse:
