@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kfold_settings import kfold_config
 
 from autopruner.schema import FEATURE_NAMES
 from autopruner.training.tagger import configure_tensorflow
 from autopruner.validation.ablation import blank_features, rejection_loss, transfer_with_blanked_features
 from autopruner.validation.folds import Candidates
 
-CONFIG = {
-    "seed": 5,
-    "training": {"hidden_layers": [8], "epochs": 4, "batch_size": 64, "learning_rate": 0.01, "patience": 2,
-                 "seeds": [0], "threads": 1},
-    "dataset": {"split": {"train": 0.6, "validation": 0.2, "test": 0.2}},
-    "evaluation": {"bootstrap_replicas": 10, "signal_efficiencies": [0.3, 0.5]},
-    "validation": {"folds": 3},
-}
-
+CONFIG = kfold_config(seed=5, n_folds=3, epochs=4, batch_size=64)
 
 def synthetic(seed: int, first_feature_shift: float, n: int = 6000) -> Candidates:
     """Candidates whose signal is shifted by `first_feature_shift` in the first feature and by 0.8 in the next two."""

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import uproot
+from kfold_settings import kfold_config
 
 from autopruner.evaluation.scoring import read_scores
 from autopruner.schema import FEATURE_NAMES
@@ -21,15 +22,7 @@ from autopruner.validation.crossval import (
 from autopruner.validation.folds import assign_folds, read_candidates, run_train_fold
 
 N_FOLDS = 3
-CONFIG = {
-    "seed": 11,
-    "training": {"hidden_layers": [8], "epochs": 3, "batch_size": 32, "learning_rate": 0.01, "patience": 2,
-                 "seeds": [0], "threads": 1},
-    "dataset": {"split": {"train": 0.6, "validation": 0.2, "test": 0.2}},
-    "evaluation": {"bootstrap_replicas": 10, "signal_efficiencies": [0.3, 0.5]},
-    "validation": {"folds": N_FOLDS},
-}
-
+CONFIG = kfold_config(seed=11, n_folds=N_FOLDS, epochs=3, batch_size=32)
 
 @pytest.fixture(scope="module", autouse=True)
 def _tensorflow():
