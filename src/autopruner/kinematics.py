@@ -28,8 +28,9 @@ def eta_phi_scalar(px, py, pz, pt):
 
 @nb.njit(cache=True, inline="always")
 def pt_eta_phi_scalar(px, py, pz):
-    """Transverse momentum, pseudorapidity and azimuth of one 3-momentum: the one formula that `pt_eta_phi` and the
-    detector's per-particle kernels share, so that they give bit-identical values."""
+    """Transverse momentum, pseudorapidity and azimuth of one 3-momentum, as `pt_eta_phi` computes them. The
+    detector's particle kernel takes the same `math.hypot` and `eta_phi_scalar`, separately because it skips the
+    direction of particles it does not need, so the two give bit-identical values."""
     pt = math.hypot(px, py)
     eta, phi = eta_phi_scalar(px, py, pz, pt)
     return pt, eta, phi

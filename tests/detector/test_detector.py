@@ -13,6 +13,8 @@ from autopruner.detector.simulation import (
     em_sigma,
     had_sigma,
     helix_impact_parameters,
+    ip_resolution,
+    ip_tail_factor,
     production_radius_mm,
     pt_resolution,
     reconstruct_tracks,
@@ -274,9 +276,9 @@ def _numpy_tracks(p, det_cfg, rng):
     d0_true = (2.0 * radius * (y * cos_phi - x * sin_phi) - h * (x**2 + y**2)) / (radius + np.hypot(cx, cy))
     event = np.searchsorted(np.cumsum(p.counts), idx, side="right")
     z0_true = p.vz[idx] + -(x * cos_phi + y * sin_phi) * p.pz[idx] / pt_p - p.pv[event, 2]
-    sig_d0 = np.hypot(det_cfg["d0_resolution"]["constant_mm"], det_cfg["d0_resolution"]["over_pt_mm_gev"] / pt_meas)
-    sig_z0 = np.hypot(det_cfg["z0_resolution"]["constant_mm"], det_cfg["z0_resolution"]["over_pt_mm_gev"] / pt_meas)
-    tail = np.where(rng.random(idx.size) < det_cfg["ip_tails"]["fraction"], det_cfg["ip_tails"]["scale"], 1.0)
+    sig_d0 = ip_resolution(pt_meas, det_cfg["d0_resolution"])
+    sig_z0 = ip_resolution(pt_meas, det_cfg["z0_resolution"])
+    tail = ip_tail_factor(idx.size, det_cfg["ip_tails"], rng)
     d0 = d0_true + tail * sig_d0 * rng.standard_normal(idx.size)
     z0 = z0_true + tail * sig_z0 * rng.standard_normal(idx.size)
     mass = invariant_mass(p.px[idx], p.py[idx], p.pz[idx], p.e[idx])
