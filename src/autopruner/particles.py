@@ -22,6 +22,19 @@ OMEGA_TO_THREE_PIONS = 0.893  # omega -> pi+ pi- pi0 (the rest: pi0 gamma)
 M_NEUTRON = 0.93957
 M_ELECTRON = 0.000511
 M_MUON = 0.10566
+M_TAU = 1.77686
+CTAU_TAU_MM = 0.08703
+# tau- decays (PDG 2024, rounded), as (kind, share): leptonic e and mu (V-A three-body), and hadronic channels as a
+# hadronic system of fixed mass (pi, rho -> pi pi0, a1 -> 3 pi, 3 pi pi0) plus nu_tau; the ~6 % with kaons or more
+# pions are counted in the rho channel, the largest.
+TAU_TO_ELECTRON = 0.1782
+TAU_TO_MUON = 0.1739
+TAU_TO_PION = 0.1082
+TAU_TO_A1_CHARGED = 0.0899  # pi- pi- pi+ nu
+TAU_TO_A1_NEUTRAL = 0.0926  # pi- pi0 pi0 nu
+TAU_TO_THREE_PIONS_PI0 = 0.0462  # pi- pi- pi+ pi0 nu
+M_A1 = 1.23
+M_THREE_PIONS_PI0 = 1.45  # mean mass of the 4 pi system in tau decays (omega pi and a1 pi resonances)
 M_B_QUARK = 4.8
 M_C_QUARK = 1.5
 

@@ -23,7 +23,9 @@ from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     C_HADRONS,
     CTAU_K_SHORT_MM,
+    CTAU_TAU_MM,
     K_SHORT_TO_CHARGED_PIONS,
+    M_A1,
     M_ELECTRON,
     M_K_CHARGED,
     M_K_LONG,
@@ -31,9 +33,18 @@ from autopruner.particles import (
     M_MUON,
     M_PI0,
     M_PI_CHARGED,
+    M_RHO,
+    M_TAU,
+    M_THREE_PIONS_PI0,
     OMEGA_TO_THREE_PIONS,
     ORIGIN_B,
     ORIGIN_C,
+    TAU_TO_A1_CHARGED,
+    TAU_TO_A1_NEUTRAL,
+    TAU_TO_ELECTRON,
+    TAU_TO_MUON,
+    TAU_TO_PION,
+    TAU_TO_THREE_PIONS_PI0,
 )
 
 # Columns of a heavy hadron record.
@@ -74,6 +85,9 @@ X_MASS_EXCESS_GEV = 0.3  # mean mass of a semileptonic decay's hadronic system a
 KIND_STABLE = 0
 KIND_HEAVY = 1
 KIND_PI0 = 2
+KIND_TAU = 3
+# What `build_daughters` made: hadrons only, lepton + neutrino + hadrons, or lepton + neutrino alone (Ds -> tau nu).
+DECAY_HADRONIC, DECAY_SEMILEPTONIC, DECAY_LEPTONIC = 0, 1, 2
 
 
 class DecayParams(NamedTuple):
@@ -85,6 +99,8 @@ class DecayParams(NamedTuple):
     b_to_ccs_fraction: float
     b_semileptonic_per_lepton: float
     c_semileptonic_per_lepton: float
+    b_to_tau_fraction: float  # b -> c tau nu
+    ds_to_tau_fraction: float  # Ds -> tau nu
 
 
 def decay_params(had_cfg: dict) -> DecayParams:
@@ -96,6 +112,8 @@ def decay_params(had_cfg: dict) -> DecayParams:
         float(had_cfg["b_to_ccs_fraction"]),
         float(had_cfg["b_semileptonic_per_lepton"]),
         float(had_cfg["c_semileptonic_per_lepton"]),
+        float(had_cfg["b_to_tau_fraction"]),
+        float(had_cfg["ds_to_tau_fraction"]),
     )
 
 
@@ -261,34 +279,50 @@ def _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign):
 
 
 @nb.njit(cache=True)
-def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
-    """Daughter list of a b- (flav 5) or c- (flav 4) hadron; returns (number of daughters, semileptonic).
+def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
+    """Daughter list of a b- (flav 5) or c- (flav 4) hadron with PDG id `pdg`; returns (number of daughters, mode).
 
     b decays follow the quark-level b -> c W*: a charm hadron of the quark's sign except in the small share without
-    open charm (b -> u, charmonium); the W* gives e nu or mu nu (`b_semileptonic_per_lepton` each), c-bar s (a second,
-    anti-charm hadron, `b_to_ccs_fraction`) or light quarks. c decays are c -> s W*, semileptonic with
-    `c_semileptonic_per_lepton` per lepton flavour. A semileptonic decay puts the charged lepton and the neutrino
-    first; the hadrons follow: charm hadrons, the charge-balancing pions/kaons, opposite-sign pairs, then pi0s.
-    Hadronic b decays without a second charm hadron have Bin(2, 1/2) pairs, with one Bin(1, 1/2); semileptonic b
-    decays none (D, D*, D** give a charm hadron plus about one pion); c decays Bin(2, 1/2) pairs hadronically, none
-    semileptonically, and in `K0_SHARE_C_DECAYS` of them a neutral kaon (the s quark of c -> s).
+    open charm (b -> u, charmonium); the W* gives e nu or mu nu (`b_semileptonic_per_lepton` each), tau nu
+    (`b_to_tau_fraction`), c-bar s (a second, anti-charm hadron, `b_to_ccs_fraction`) or light quarks. c decays are
+    c -> s W*, semileptonic with `c_semileptonic_per_lepton` per lepton flavour; a Ds also decays to tau nu
+    (`ds_to_tau_fraction`, the mode DECAY_LEPTONIC: the tau and its neutrino are the only daughters). A
+    semileptonic decay (DECAY_SEMILEPTONIC) puts the charged lepton and the neutrino first; the hadrons follow:
+    charm hadrons, the charge-balancing pions/kaons, opposite-sign pairs, then pi0s. Hadronic b decays without a
+    second charm hadron have Bin(2, 1/2) pairs, with one Bin(1, 1/2); semileptonic b decays none (D, D*, D** give a
+    charm hadron plus about one pion); c decays Bin(2, 1/2) pairs hadronically, none semileptonically, and in
+    `K0_SHARE_C_DECAYS` of them a neutral kaon (the s quark of c -> s).
     Optional pi0s and pairs are dropped until the daughters fit in the parent mass.
     """
     k = 0
-    qs = int(qsign)
+    # the sign of the decaying quark: a charm hadron's PDG id is positive when it holds a c quark (also the c-bar
+    # hadron of b -> c c-bar s, whose quark sign is its b's)
+    qs = int(qsign) if flav == 5 else (1 if pdg > 0 else -1)
     u_w = rng.random()
     p_lep = params.b_semileptonic_per_lepton if flav == 5 else params.c_semileptonic_per_lepton
-    semileptonic = u_w < 2.0 * p_lep
+    p_tau = 0.0
+    if flav == 5:
+        p_tau = params.b_to_tau_fraction
+    elif abs(pdg) == 431:
+        p_tau = params.ds_to_tau_fraction
+    with_lepton = u_w < 2.0 * p_lep + p_tau
+    semileptonic = with_lepton and (flav == 5 or u_w < 2.0 * p_lep)
     q_rem = charge
-    if semileptonic:
+    if with_lepton:
         # b -> c l- nubar, c -> s l+ nu (antiquarks conjugate)
         l_sign = -qs if flav == 5 else qs
-        is_mu = u_w < p_lep
-        m_l = M_MUON if is_mu else M_ELECTRON
-        l_pdg = 13 if is_mu else 11
-        k = _push(d_m, d_pdg, d_q, d_kind, k, m_l, -l_pdg * l_sign, float(l_sign), KIND_STABLE)
+        if u_w < 2.0 * p_lep:
+            is_mu = u_w < p_lep
+            m_l = M_MUON if is_mu else M_ELECTRON
+            l_pdg = 13 if is_mu else 11
+            l_kind = KIND_STABLE
+        else:
+            m_l, l_pdg, l_kind = M_TAU, 15, KIND_TAU
+        k = _push(d_m, d_pdg, d_q, d_kind, k, m_l, -l_pdg * l_sign, float(l_sign), l_kind)
         k = _push(d_m, d_pdg, d_q, d_kind, k, 0.0, (l_pdg + 1) * l_sign, 0.0, KIND_STABLE)
         q_rem -= l_sign
+        if not semileptonic:
+            return k, DECAY_LEPTONIC
     n_pairs = 0
     n_pi0_mean = PI0_MEAN_C
     if flav == 5:
@@ -296,7 +330,7 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
         if rng.random() >= params.b_no_open_charm_fraction:
             k, q_c = _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, qs)  # b -> c
             q_rem -= q_c
-        ccs = (not semileptonic) and u_w < 2.0 * p_lep + params.b_to_ccs_fraction
+        ccs = (not semileptonic) and u_w < 2.0 * p_lep + p_tau + params.b_to_ccs_fraction
         if ccs:
             k, q_c = _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, -qs)  # W- -> c-bar s
             q_rem -= q_c
@@ -313,13 +347,13 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
         k = _push(d_m, d_pdg, d_q, d_kind, k, M_K_LONG, _neutral_kaon(rng), 0.0, KIND_STABLE)  # c -> s -> K0
     sign = 1 if q_rem > 0 else -1
     for _ in range(int(round(abs(q_rem)))):
-        m, pdg = _light_charged(rng, sign)
-        k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, float(sign), KIND_STABLE)
+        m, pdg_h = _light_charged(rng, sign)
+        k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg_h, float(sign), KIND_STABLE)
     k_fixed = k
     for _ in range(n_pairs):
         for s in (1, -1):
-            m, pdg = _light_charged(rng, s)
-            k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, float(s), KIND_STABLE)
+            m, pdg_h = _light_charged(rng, s)
+            k = _push(d_m, d_pdg, d_q, d_kind, k, m, pdg_h, float(s), KIND_STABLE)
     for _ in range(rng.poisson(n_pi0_mean)):
         k = _push(d_m, d_pdg, d_q, d_kind, k, M_PI0, 111, 0.0, KIND_PI0)
     k_min = 3 if semileptonic else 2  # a semileptonic decay needs a hadronic system
@@ -328,19 +362,59 @@ def build_daughters(rng, flav, qsign, charge, mass, params, d_m, d_pdg, d_q, d_k
     # drop trailing pi0s, then pairs, until the daughters fit (keeps the charge balance)
     while d_m[:k].sum() > 0.95 * mass and k > max(k_min, k_fixed):
         k -= 2 if d_kind[k - 1] != KIND_PI0 else 1
-    return k, semileptonic
+    return k, DECAY_SEMILEPTONIC if semileptonic else DECAY_HADRONIC
 
 
 @njit_no_refcount
-def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, mom):
-    """Momenta of a semileptonic decay (lepton, neutrino, hadrons) into mom[:k]: heavy hadron -> X W*, W* -> l nu.
+def va_three_body(rng, mass, m_l, m_x, lepton_with_parent, out):
+    """Rest-frame momenta of a weak decay into a charged lepton (out[0], mass `m_l`), a neutrino (out[1]) and a
+    system X (out[2], mass `m_x`): three-body phase space times the V-A matrix element |M|^2 ~ (P.p_a)(p_b.p_X).
 
-    In the parent rest frame the hadronic system X (daughters 2..k-1; its mass a little above theirs, so that a charm
-    or strange hadron plus pions resembles the D*, D**, K* resonances) and the virtual W recoil isotropically, with
-    q^2 = m(W*)^2 from the free-quark Q -> q l nu spectrum (phase space p* times (M^2 - m_X^2)^2 + q^2 (M^2 + m_X^2) -
-    2 q^4) between the lepton mass and the end point; W* -> l nu is isotropic in the W* rest frame (the V-A
-    forward-backward asymmetry is small after summing over the hadronic states). X decays into its hadrons with
-    `nbody`. Four-momentum is conserved exactly.
+    The fermion paired with the parent P in that product, a, is the neutrino in b -> c l- nubar and in
+    tau- -> nu_tau l- nubar (with X = nu_tau), and the charged lepton in c -> s l+ nu (`lepton_with_parent`), as in
+    muon decay, (p_mu.p_nubar_e)(p_e.p_nu_mu). This is the spectator model of a heavy-hadron decay (the hadronic
+    system X in the role of the daughter quark), as Pythia's semileptonic matrix element: in b decays the charged
+    lepton takes the harder spectrum (mean x = 0.7 of its end point, the antineutrino 0.6), in c decays the
+    neutrino does. Drawn by accept-reject: the mass m_lnu of the lepton pair uniform in m_lnu^2 with the weight
+    of two successive isotropic two-body decays, then the matrix element against its maximum.
+    """
+    m2 = mass * mass
+    q_lo2 = m_l * m_l
+    q_hi = mass - m_x
+    q_hi2 = q_hi * q_hi
+    if lepton_with_parent:
+        m_a, m_b = m_l, 0.0
+    else:
+        m_a, m_b = 0.0, m_l
+    e_a_max = (m2 + m_a * m_a - (m_x + m_b) ** 2) / (2.0 * mass)
+    bx_max = 0.5 * (m2 + m_a * m_a - 2.0 * mass * m_a - m_b * m_b - m_x * m_x)
+    w_max = 0.5 * kallen_momentum(mass, m_x, m_l) * mass * e_a_max * bx_max
+    while True:
+        q2 = q_lo2 + (q_hi2 - q_lo2) * rng.random()
+        q = math.sqrt(q2)
+        w_ps = kallen_momentum(mass, m_x, q) * (q2 - q_lo2) / (2.0 * q2)
+        xr = two_body(0.0, 0.0, 0.0, mass, mass, m_x, q, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+        lr = two_body(xr[4], xr[5], xr[6], xr[7], q, m_l, 0.0, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+        if lepton_with_parent:
+            e_a, bx_, by_, bz_, be_ = lr[3], lr[4], lr[5], lr[6], lr[7]
+        else:
+            e_a, bx_, by_, bz_, be_ = lr[7], lr[0], lr[1], lr[2], lr[3]
+        b_dot_x = be_ * xr[3] - bx_ * xr[0] - by_ * xr[1] - bz_ * xr[2]
+        if rng.random() * w_max < w_ps * mass * e_a * b_dot_x:
+            break
+    for c in range(4):
+        out[0, c] = lr[c]
+        out[1, c] = lr[4 + c]
+        out[2, c] = xr[c]
+
+
+@njit_no_refcount
+def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, lepton_with_parent, mom):
+    """Momenta of a semileptonic decay (lepton, neutrino, hadrons) into mom[:k].
+
+    The hadronic system X (daughters 2..k-1; its mass a little above theirs, so that a charm or strange hadron plus
+    pions resembles the D*, D**, K* resonances) recoils against the lepton pair as `va_three_body` draws it in the
+    parent rest frame; X then decays into its hadrons with `nbody`. Four-momentum is conserved exactly.
     """
     m_l = d_m[0]
     m_x_min = 0.0
@@ -350,28 +424,77 @@ def semileptonic_momenta(rng, px, py, pz, e, mass, d_m, k, mom):
     if k > 3:
         room = mass - m_l - m_x_min
         m_x = m_x_min + min(rng.exponential(X_MASS_EXCESS_GEV), 0.5 * room)
-    q_max = mass - m_x
-    m2, mx2 = mass * mass, m_x * m_x
-    w_max = kallen_momentum(mass, m_x, m_l) * ((m2 - mx2) ** 2 + q_max * q_max * (m2 + mx2))
-    while True:
-        q = m_l + (q_max - m_l) * rng.random()
-        q2 = q * q
-        w = kallen_momentum(mass, m_x, q) * ((m2 - mx2) ** 2 + q2 * (m2 + mx2) - 2.0 * q2 * q2)
-        if rng.random() * w_max < w:
-            break
-    c = 2.0 * rng.random() - 1.0
-    xr = two_body(0.0, 0.0, 0.0, mass, mass, m_x, q, c, 2.0 * math.pi * rng.random())
-    c_l = 2.0 * rng.random() - 1.0
-    lr = two_body(xr[4], xr[5], xr[6], xr[7], q, m_l, 0.0, c_l, 2.0 * math.pi * rng.random())
+    va_three_body(rng, mass, m_l, m_x, lepton_with_parent, mom)
     bx, by, bz = px / e, py / e, pz / e
-    xx, xy, xz, xe = boost(xr[0], xr[1], xr[2], xr[3], bx, by, bz)
-    lx, ly, lz, le = boost(lr[0], lr[1], lr[2], lr[3], bx, by, bz)
+    xx, xy, xz, xe = boost(mom[2, 0], mom[2, 1], mom[2, 2], mom[2, 3], bx, by, bz)
+    lx, ly, lz, le = boost(mom[0, 0], mom[0, 1], mom[0, 2], mom[0, 3], bx, by, bz)
     mom[0, 0], mom[0, 1], mom[0, 2], mom[0, 3] = lx, ly, lz, le
     mom[1, 0], mom[1, 1], mom[1, 2], mom[1, 3] = px - xx - lx, py - xy - ly, pz - xz - lz, e - xe - le
     if k == 3:
         mom[2, 0], mom[2, 1], mom[2, 2], mom[2, 3] = xx, xy, xz, xe
     else:
         nbody(rng, xx, xy, xz, xe, d_m[2:k], mom[2:k])
+
+
+#: hadronic tau- decays: daughter masses and charges in units of the tau's charge (global arrays: constants of the
+#: compiled code). rho- -> pi- pi0, a1- -> pi- pi- pi+ or pi- pi0 pi0, and pi- pi- pi+ pi0.
+TAU_RHO_MASSES = np.array([M_PI_CHARGED, M_PI0])
+TAU_RHO_CHARGES = np.array([1.0, 0.0])
+TAU_A1_CHARGED_MASSES = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI_CHARGED])
+TAU_A1_CHARGED_CHARGES = np.array([1.0, 1.0, -1.0])
+TAU_A1_NEUTRAL_MASSES = np.array([M_PI_CHARGED, M_PI0, M_PI0])
+TAU_A1_NEUTRAL_CHARGES = np.array([1.0, 0.0, 0.0])
+TAU_FOUR_PION_MASSES = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI_CHARGED, M_PI0])
+TAU_FOUR_PION_CHARGES = np.array([1.0, 1.0, -1.0, 0.0])
+
+
+@njit_no_refcount
+def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, scratch):
+    """Fly a tau beta*gamma*c*tau*Exp(1) from (vx, vy, vz) and decay it there; returns the new particle count.
+
+    Leptonic decays (tau -> l nu nu) follow the V-A matrix element (`va_three_body`); hadronic ones are
+    tau -> X nu_tau, isotropic, with X a pion or a multi-pion system of fixed mass (rho, a1, 4 pi) decaying by
+    `nbody`; the tau polarisation is not followed. `scratch` (at least 4 x 4) holds intermediate momenta.
+    """
+    t = 1 if pdg > 0 else -1  # tau- (pdg 15): its daughters carry the signs written for tau-
+    scale = CTAU_TAU_MM * rng.standard_exponential() / M_TAU
+    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    u = rng.random()
+    if u < TAU_TO_ELECTRON + TAU_TO_MUON:
+        is_e = u < TAU_TO_ELECTRON
+        m_l = M_ELECTRON if is_e else M_MUON
+        l_pdg = 11 if is_e else 13
+        va_three_body(rng, M_TAU, m_l, 0.0, False, scratch)
+        bx, by, bz = px / e, py / e, pz / e
+        lx, ly, lz, le = boost(scratch[0, 0], scratch[0, 1], scratch[0, 2], scratch[0, 3], bx, by, bz)
+        nx, ny, nz, ne = boost(scratch[1, 0], scratch[1, 1], scratch[1, 2], scratch[1, 3], bx, by, bz)
+        n = add_particle(out, n, lx, ly, lz, le, l_pdg * t, -float(t), dx, dy, dz, origin, hadron_index)
+        n = add_particle(out, n, nx, ny, nz, ne, -(l_pdg + 1) * t, 0.0, dx, dy, dz, origin, hadron_index)
+        return add_particle(out, n, px - lx - nx, py - ly - ny, pz - lz - nz, e - le - ne, 16 * t, 0.0,
+                            dx, dy, dz, origin, hadron_index)
+    u -= TAU_TO_ELECTRON + TAU_TO_MUON
+    if u < TAU_TO_PION:
+        m_x = M_PI_CHARGED
+    elif u < TAU_TO_PION + TAU_TO_A1_CHARGED:
+        m_x, masses, charges = M_A1, TAU_A1_CHARGED_MASSES, TAU_A1_CHARGED_CHARGES
+    elif u < TAU_TO_PION + TAU_TO_A1_CHARGED + TAU_TO_A1_NEUTRAL:
+        m_x, masses, charges = M_A1, TAU_A1_NEUTRAL_MASSES, TAU_A1_NEUTRAL_CHARGES
+    elif u < TAU_TO_PION + TAU_TO_A1_CHARGED + TAU_TO_A1_NEUTRAL + TAU_TO_THREE_PIONS_PI0:
+        m_x, masses, charges = M_THREE_PIONS_PI0, TAU_FOUR_PION_MASSES, TAU_FOUR_PION_CHARGES
+    else:
+        m_x, masses, charges = M_RHO, TAU_RHO_MASSES, TAU_RHO_CHARGES
+    q = two_body(px, py, pz, e, M_TAU, m_x, 0.0, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    n = add_particle(out, n, q[4], q[5], q[6], q[7], 16 * t, 0.0, dx, dy, dz, origin, hadron_index)
+    if m_x == M_PI_CHARGED:
+        return add_particle(out, n, q[0], q[1], q[2], q[3], -211 * t, -float(t), dx, dy, dz, origin, hadron_index)
+    k = masses.shape[0]
+    nbody(rng, q[0], q[1], q[2], q[3], masses, scratch[:k])
+    for j in range(k):
+        charge = -charges[j] * t
+        h_pdg = 111 if charge == 0.0 else (211 if charge > 0.0 else -211)
+        n = add_stable(rng, out, n, scratch[j, 0], scratch[j, 1], scratch[j, 2], scratch[j, 3], h_pdg, charge,
+                       dx, dy, dz, origin, hadron_index)
+    return n
 
 
 @njit_no_refcount
@@ -392,15 +515,18 @@ def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     d_q = np.empty(MAX_DAUGHTERS)
     d_kind = np.empty(MAX_DAUGHTERS, dtype=np.int64)
     mom = np.empty((MAX_DAUGHTERS, 4))
+    tau_scratch = np.empty((4, 4))
     i = 0
     while i < n_had:
         flav = int(had[i, XFLAV])
         fly(rng, had, i, params.b_ctau_mm if flav == 5 else params.c_ctau_mm)
-        k, semileptonic = build_daughters(
-            rng, flav, had[i, XQSIGN], had[i, XCHARGE], had[i, XM], params, d_m, d_pdg, d_q, d_kind
+        k, mode = build_daughters(
+            rng, flav, int(had[i, XPDG]), had[i, XQSIGN], had[i, XCHARGE], had[i, XM], params, d_m, d_pdg, d_q, d_kind
         )
-        if semileptonic:
-            semileptonic_momenta(rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], had[i, XM], d_m, k, mom)
+        if mode == DECAY_SEMILEPTONIC:
+            semileptonic_momenta(
+                rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], had[i, XM], d_m, k, flav == 4, mom
+            )
         else:
             nbody(rng, had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XE], d_m[:k], mom[:k])
         from_b = flav == 5 or had[i, XPARENT] >= 0
@@ -419,6 +545,11 @@ def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
                 had[n_had, XPARENT] = i
                 had[n_had, XPRODX], had[n_had, XPRODY], had[n_had, XPRODZ] = vx, vy, vz
                 n_had += 1
+            elif d_kind[j] == KIND_TAU:
+                n_out = add_tau(
+                    rng, out, n_out, mom[j, 0], mom[j, 1], mom[j, 2], mom[j, 3], d_pdg[j], vx, vy, vz, origin, i,
+                    tau_scratch,
+                )
             elif d_kind[j] == KIND_PI0:
                 n_out = add_pi0_photons(
                     rng, out, n_out, mom[j, 0], mom[j, 1], mom[j, 2], mom[j, 3], vx, vy, vz, origin, i
