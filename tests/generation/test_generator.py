@@ -264,14 +264,16 @@ def test_mpi_pt_follows_the_regularized_spectrum_and_heavy_flavour_fractions():
     hp = hard_params(GEN)
     rng = np.random.default_rng(22)
     pt0, pt_min, pt_max = hp.mpi_pt0_gev, hp.mpi_pt_min_gev, 60.0
-    pts = np.array([mpi_pt(rng, pt0, pt_min, pt_max) for _ in range(20000)])
-    assert pts.min() >= pt_min and pts.max() <= pt_max
+    for power in (2.0, hp.mpi_spectrum_power):
+        pts = np.array([mpi_pt(rng, pt0, power, pt_min, pt_max) for _ in range(20000)])
+        assert pts.min() >= pt_min and pts.max() <= pt_max
 
-    def cdf(x):
-        a = pt0**2
-        return (1 / (a + pt_min**2) - 1 / (a + x**2)) / (1 / (a + pt_min**2) - 1 / (a + pt_max**2))
+        def cdf(x, power=power):
+            a = pt0**2
+            f = lambda p: (a + p**2) ** (1.0 - power)  # noqa: E731
+            return (f(pt_min) - f(x)) / (f(pt_min) - f(pt_max))
 
-    assert stats.kstest(pts, cdf).pvalue > 1e-3
+        assert stats.kstest(pts, cdf).pvalue > 1e-3
     flavours = np.array([mpi_flavour(rng, hp) for _ in range(40000)])
     for pdg, key in ((5, "b"), (4, "c")):
         share = GEN["mpi"]["heavy_flavour"][key]

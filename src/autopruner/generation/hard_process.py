@@ -17,7 +17,7 @@ import numba as nb
 
 from autopruner.generation.shower import N_COLS, evolve, evolve_pair, fill_record, quark_mass
 from autopruner.jit import njit_no_refcount
-from autopruner.kinematics import cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
+from autopruner.kinematics import boost, cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
 
 ROLE_HARD = 0
 ROLE_HIGGS = 1
@@ -51,6 +51,7 @@ class HardParams(NamedTuple):
     isr_pt_min_gev: float
     mpi_mean_scatterings: float
     mpi_pt0_gev: float
+    mpi_spectrum_power: float
     mpi_pt_min_gev: float
     mpi_fraction_b: float
     mpi_fraction_c: float
@@ -71,6 +72,7 @@ def hard_params(gen_cfg: dict) -> HardParams:
         float(gen_cfg["isr"]["pt_min_gev"]),
         float(gen_cfg["mpi"]["mean_scatterings"]),
         float(gen_cfg["mpi"]["pt0_gev"]),
+        float(gen_cfg["mpi"]["spectrum_power"]),
         float(gen_cfg["mpi"]["pt_min_gev"]),
         float(gen_cfg["mpi"]["heavy_flavour"]["b"]),
         float(gen_cfg["mpi"]["heavy_flavour"]["c"]),
@@ -196,13 +198,20 @@ def isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p):
 
 
 @njit_no_refcount
-def mpi_pt(rng, pt0, pt_min, pt_max):
-    """pT of a secondary scattering from the regularized spectrum dsigma/dpT^2 ~ 1 / (pT^2 + pT0^2)^2 (Pythia's
-    multiparton-interaction form, without the running of alpha_s) between pt_min and pt_max (inverse transform)."""
+def mpi_pt(rng, pt0, power, pt_min, pt_max):
+    """pT of a secondary scattering from the regularized spectrum dsigma/dpT^2 ~ (pT^2 + pT0^2)^-power between
+    pt_min and pt_max (inverse transform).
+
+    power = 2 is the t-channel gluon exchange of the 2 -> 2 cross section, Pythia's multiparton-interaction form
+    before the running of alpha_s and the fall of the parton luminosities with x = 2 pT / sqrt(s); those two steepen
+    the spectrum, so the config's power and pT0 are the effective values that describe Pythia's own secondary
+    scatterings (Info::pTMPI) above pt_min.
+    """
     a = pt0 * pt0
-    lo = 1.0 / (a + pt_min * pt_min)
-    hi = 1.0 / (a + pt_max * pt_max)
-    return math.sqrt(1.0 / (lo - rng.random() * (lo - hi)) - a)
+    e = 1.0 - power
+    lo = (a + pt_min * pt_min) ** e
+    hi = (a + pt_max * pt_max) ** e
+    return math.sqrt((lo - rng.random() * (lo - hi)) ** (1.0 / e) - a)
 
 
 @njit_no_refcount
@@ -241,7 +250,7 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
     # `mpi_rapidities` always finds rapidities (above sqrt(s) MPI_X_MAX / 2 it could never stop)
     pt_max = min(max(MPI_PT_MAX_FRACTION * pt_hard, 2.0 * hp.mpi_pt_min_gev), 0.25 * MPI_X_MAX * hp.sqrt_s_gev)
     for _ in range(n):
-        pt = mpi_pt(rng, hp.mpi_pt0_gev, hp.mpi_pt_min_gev, pt_max)
+        pt = mpi_pt(rng, hp.mpi_pt0_gev, hp.mpi_spectrum_power, hp.mpi_pt_min_gev, pt_max)
         phi = 2.0 * math.pi * rng.random() - math.pi
         pdg = mpi_flavour(rng, hp)
         partner = 21 if pdg == 21 else -pdg
@@ -253,8 +262,15 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
 
 
 @nb.njit(cache=True)
-def higgs_event(rng, hp, shower_p, seeds, truth, kicks):
-    """g b -> H b, H -> b bbar (isotropic), plus ISR gluons: returns (n_seeds, n_truth)."""
+def higgs_event(rng, hp, shower_p, seeds, truth, kicks, decay_in_rest_frame):
+    """g b -> H b, H -> b bbar (isotropic), plus ISR gluons: returns (n_seeds, n_truth).
+
+    With `decay_in_rest_frame` the two b seeds (seeds[0:2]) are left in the Higgs rest frame, where the colour
+    singlet showers with the whole angle between its back-to-back b's open to it, as a dipole shower radiates from
+    a b bbar pair; the caller boosts what they make by the Higgs velocity (truth row 0). Otherwise they are in the
+    lab frame, each showering inside the lab angle between the b's (angular ordering). The truth b's are always in
+    the lab frame.
+    """
     m_h = hp.higgs_mass_gev
     b_sign = 1 if rng.random() < 0.5 else -1
     pt1, y1, phi1, pt2, y2, phi2, n_isr = hard_kinematics(rng, hp, m_h, quark_mass(5), kicks)
@@ -262,9 +278,17 @@ def higgs_event(rng, hp, shower_p, seeds, truth, kicks):
     n_t = add_truth(truth, 0, hx, hy, hz, he, 25, ROLE_HIGGS)
     cos_theta = 2.0 * rng.random() - 1.0
     phi = 2.0 * math.pi * rng.random()
-    n_s, q = massive_decay_to_seeds(rng, seeds, 0, hx, hy, hz, he, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
-    n_t = add_truth(truth, n_t, q[0], q[1], q[2], q[3], 5, ROLE_HIGGS_B)
-    n_t = add_truth(truth, n_t, q[4], q[5], q[6], q[7], -5, ROLE_HIGGS_B)
+    if decay_in_rest_frame:
+        n_s, q = massive_decay_to_seeds(rng, seeds, 0, 0.0, 0.0, 0.0, m_h, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
+        bx, by, bz = hx / he, hy / he, hz / he
+        q1x, q1y, q1z, q1e = boost(q[0], q[1], q[2], q[3], bx, by, bz)
+        q2x, q2y, q2z, q2e = boost(q[4], q[5], q[6], q[7], bx, by, bz)
+    else:
+        n_s, q = massive_decay_to_seeds(rng, seeds, 0, hx, hy, hz, he, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
+        q1x, q1y, q1z, q1e = q[0], q[1], q[2], q[3]
+        q2x, q2y, q2z, q2e = q[4], q[5], q[6], q[7]
+    n_t = add_truth(truth, n_t, q1x, q1y, q1z, q1e, 5, ROLE_HIGGS_B)
+    n_t = add_truth(truth, n_t, q2x, q2y, q2z, q2e, -5, ROLE_HIGGS_B)
     n_s = seed_parton(rng, seeds, n_s, pt2, y2, phi2, 5 * b_sign, shower_p)
     s = seeds[n_s - 1]
     n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], 5 * b_sign, ROLE_HARD)

@@ -81,6 +81,9 @@ UE_ETA_MAX = 5.0
 GROUP_MASS_FACTOR = 1.05
 GROUP_MASS_MARGIN_GEV = 0.5
 N_SINGLET_SIGNAL = 2  # the b and b-bar from H -> b bbar: a colour singlet
+# What of the H -> b bbar singlet happens in its rest frame (config generation.hadronization.fragmentation_frame).
+SINGLET_NONE, SINGLET_FRAGMENTATION, SINGLET_REST_FRAME = 0, 1, 2
+SINGLET_MODES = {"lab": SINGLET_NONE, "singlet": SINGLET_FRAGMENTATION, "rest_frame": SINGLET_REST_FRAME}
 
 
 class EventParams(NamedTuple):
@@ -89,7 +92,7 @@ class EventParams(NamedTuple):
     beam_spot_xy_mm: float
     beam_spot_z_mm: float
     ue_mean_particles: float
-    signal_singlet_seeds: int  # leading seeds of a signal event that fragment in their rest frame (0: lab frame)
+    singlet_mode: int  # SINGLET_NONE, SINGLET_FRAGMENTATION or SINGLET_REST_FRAME for H -> b bbar
 
 
 class ParticleColumns(NamedTuple):
@@ -206,20 +209,6 @@ def _fits(prim, h0, h1, tx, ty, tz, te):
     return _reachable(prim, h0, h1, tx, ty, tz, te, GROUP_MASS_FACTOR, GROUP_MASS_MARGIN_GEV)
 
 
-@nb.njit(cache=True)
-def singlet_velocity(seeds, n_singlet):
-    """Velocity (bx, by, bz) of the summed four-momentum of seeds[:n_singlet]; zero if there are none."""
-    sx = sy = sz = se = 0.0
-    for s in range(n_singlet):
-        sx += seeds[s, 0]
-        sy += seeds[s, 1]
-        sz += seeds[s, 2]
-        se += seeds[s, 3]
-    if se <= 0.0:
-        return 0.0, 0.0, 0.0
-    return sx / se, sy / se, sz / se
-
-
 @njit_no_refcount
 def fragment_in_frame(rng, fin, f0, f1, had_p, prim, n_prim, bx, by, bz):
     """Fragment final partons fin[f0:f1] in the frame moving with velocity (bx, by, bz); returns the hadron count.
@@ -230,21 +219,31 @@ def fragment_in_frame(rng, fin, f0, f1, had_p, prim, n_prim, bx, by, bz):
         qx, qy, qz, qe = boost(fin[j, 0], fin[j, 1], fin[j, 2], fin[j, 3], -bx, -by, -bz)
         n0 = n_prim
         n_prim = fragment(rng, qx, qy, qz, qe, int(fin[j, 4]), had_p, prim, n_prim)
-        for i in range(n0, n_prim):
-            lx, ly, lz, le = boost(prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE], bx, by, bz)
-            prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE] = lx, ly, lz, le
+        boost_hadrons(prim, n0, n_prim, bx, by, bz)
     return n_prim
 
 
+@njit_no_refcount
+def boost_hadrons(prim, h0, h1, bx, by, bz):
+    """Boost hadrons prim[h0:h1] by velocity (bx, by, bz), in place."""
+    for i in range(h0, h1):
+        lx, ly, lz, le = boost(prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE], bx, by, bz)
+        prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE] = lx, ly, lz, le
+
+
 @nb.njit(cache=True)
-def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
+def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, had_p, fin, prim):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
 
-    The first `n_singlet` seeds form a colour singlet (the b and b-bar of H -> b bbar): their partons fragment in the
-    singlet's rest frame, where independent fragmentation is defined (as Field and Feynman built it for e+e- in the
-    centre-of-mass frame). Fragmenting them in the lab frame instead would line every soft hadron up with its boosted
-    parton and make the jet cores too dense; in the rest frame the soft hadrons fill the angle between the two b's,
-    as the string between them does in Pythia. The other seeds fragment in the lab frame.
+    The first `n_singlet` seeds form a colour singlet (the b and b-bar of H -> b bbar) moving with velocity
+    (bx, by, bz); `mode` says what happens in its rest frame:
+    - SINGLET_REST_FRAME: the seeds are given in that frame (`higgs_event` with `decay_in_rest_frame`); they shower
+      and fragment there, and their hadrons are made to sum to the singlet's four-momentum there before being
+      boosted to the lab. The singlet radiates and hadronizes as one object, as Pythia's dipole shower and string
+      do for a resonance decay: the number of soft hadrons grows with the singlet's mass, not with its boost.
+    - SINGLET_FRAGMENTATION: the seeds are in the lab frame and shower there; only their partons fragment in the
+      rest frame (where Field and Feynman defined independent fragmentation for e+e-).
+    - SINGLET_NONE (or n_singlet = 0): every seed showers and fragments in the lab frame.
 
     Consecutive showers form a group until their hadrons fit the summed four-momentum of their seeds
     (`_fits`); each group is then boosted and rescaled to that sum. Hadrons of trailing showers that close no
@@ -259,11 +258,19 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
     prev_start = -1  # last group already made to conserve four-momentum
     px_ = py_ = pz_ = pe_ = 0.0
     ax = ay = az = ae = 0.0  # all seeds of the event
-    bx, by, bz = singlet_velocity(seeds, n_singlet)
-    for s in range(n_seeds):
+    s0 = 0
+    if mode == SINGLET_REST_FRAME and n_singlet > 0:
+        n_fin, n_prim = _hadronize_group(rng, seeds, 0, n_singlet, sp, had_p, fin, prim, n_fin, stack, row)
+        boost_hadrons(prim, 0, n_prim, bx, by, bz)
+        for s in range(n_singlet):
+            lx, ly, lz, le = boost(seeds[s, 0], seeds[s, 1], seeds[s, 2], seeds[s, 3], bx, by, bz)
+            px_, py_, pz_, pe_ = px_ + lx, py_ + ly, pz_ + lz, pe_ + le
+        prev_start, g_start, s0 = 0, n_prim, n_singlet
+        ax, ay, az, ae = px_, py_, pz_, pe_
+    for s in range(s0, n_seeds):
         f0 = n_fin
         n_fin = preconfine(fin, f0, shower_into(rng, seeds[s], sp, fin, n_fin, stack, row), had_p.cluster_mass_gev)
-        if s < n_singlet:
+        if s < n_singlet and mode == SINGLET_FRAGMENTATION:
             n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, bx, by, bz)
         else:
             n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, 0.0, 0.0, 0.0)
@@ -290,17 +297,46 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim):
 
 
 @nb.njit(cache=True)
+def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row):
+    """Shower and fragment seeds[s0:s1] in their own frame and make their hadrons sum to the seeds' four-momentum
+    there: seed by seed where a seed's hadrons can reach it, else together; returns (n_fin, n_prim).
+
+    Hadrons are written from prim[0]; a group that cannot reach its four-momentum at all is left as fragmented.
+    """
+    n_prim = 0
+    g_start = 0
+    gx = gy = gz = ge = 0.0
+    tx = ty = tz = te = 0.0
+    for s in range(s0, s1):
+        f0 = n_fin
+        n_fin = preconfine(fin, f0, shower_into(rng, seeds[s], sp, fin, n_fin, stack, row), had_p.cluster_mass_gev)
+        n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, 0.0, 0.0, 0.0)
+        gx, gy, gz, ge = gx + seeds[s, 0], gy + seeds[s, 1], gz + seeds[s, 2], ge + seeds[s, 3]
+        tx, ty, tz, te = tx + seeds[s, 0], ty + seeds[s, 1], tz + seeds[s, 2], te + seeds[s, 3]
+        if _fits(prim, g_start, n_prim, gx, gy, gz, ge):
+            conserve_momentum(prim, g_start, n_prim, gx, gy, gz, ge)
+            g_start = n_prim
+            gx = gy = gz = ge = 0.0
+    if n_prim > g_start and _reachable(prim, 0, n_prim, tx, ty, tz, te, 1.0, 0.0):
+        conserve_momentum(prim, 0, n_prim, tx, ty, tz, te)
+    return n_fin, n_prim
+
+
+@nb.njit(cache=True)
 def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part):
     """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvy = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvz = rng.normal(0.0, ev_p.beam_spot_z_mm)
     if is_signal:
-        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth, kicks)
+        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth, kicks, ev_p.singlet_mode == SINGLET_REST_FRAME)
     else:
         n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth, kicks)
-    n_singlet = ev_p.signal_singlet_seeds if is_signal else 0
-    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, sp, had_p, fin, prim)
+    n_singlet = N_SINGLET_SIGNAL if is_signal and ev_p.singlet_mode != SINGLET_NONE else 0
+    bx = by = bz = 0.0
+    if is_signal:  # the Higgs velocity (truth row 0)
+        bx, by, bz = truth[0, 0] / truth[0, 3], truth[0, 1] / truth[0, 3], truth[0, 2] / truth[0, 3]
+    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, ev_p.singlet_mode, bx, by, bz, sp, had_p, fin, prim)
     n_heavy = 0
     n_part = 0
     for j in range(n_prim):
@@ -399,7 +435,7 @@ def event_params(config: dict) -> EventParams:
         float(det["beam_spot_xy_mm"]),
         float(det["beam_spot_z_mm"]),
         float(config["generation"]["underlying_event_mean_particles"]),
-        N_SINGLET_SIGNAL if config["generation"]["hadronization"]["fragmentation_frame"] == "singlet" else 0,
+        SINGLET_MODES[config["generation"]["hadronization"]["fragmentation_frame"]],
     )
 
 
