@@ -77,3 +77,20 @@ def test_higgs_cone_observables_select_on_the_higgs_and_need_one():
     events.partons["role"][0] = ROLE_HIGGS_B
     with pytest.raises(ValueError, match="exactly one truth Higgs"):
         higgs_cone_observables(events)
+
+
+def test_higgs_cone_observables_reject_two_higgs_in_one_event_and_none_in_another():
+    """The same count of Higgs bosons as events is not enough: each event needs its own."""
+    first, second = _one_higgs_event(), _one_higgs_event()
+    parts = {k: np.concatenate([first.partons[k], second.partons[k]]) for k in first.partons}
+    parts["role"][4] = ROLE_HIGGS  # the second event keeps its Higgs (row 3) and its first b becomes a second...
+    parts["role"][0] = ROLE_HIGGS_B  # ...and the first event loses its Higgs
+    p1 = first.particles
+    particles = ParticleTable(
+        **{f: np.concatenate([getattr(p1, f), getattr(second.particles, f)])
+           for f in ("px", "py", "pz", "e", "pdgid", "charge", "vx", "vy", "vz", "origin", "hadron_index",
+                     "counts", "pv")}
+    )
+    events = GeneratedEvents(particles, parts, np.array([3, 3]), {}, np.array([0, 0]), 1)
+    with pytest.raises(ValueError, match="exactly one truth Higgs"):
+        higgs_cone_observables(events)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from autopruner.generation.events import GeneratedEvents
+from autopruner.kinematics import pt_eta_phi
 from autopruner.particles import NEUTRINO_PDGIDS
 from autopruner.schema import ROLE_HIGGS
 
@@ -59,12 +60,6 @@ def fit_mpi_spectrum(pt_gev: np.ndarray, n_events: int, pt_min_gev: float) -> di
     }
 
 
-def _eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pT, pseudorapidity, azimuth) of momenta."""
-    pt = np.hypot(px, py)
-    return pt, np.arcsinh(pz / np.maximum(pt, 1e-12)), np.arctan2(py, px)
-
-
 def _wrap(dphi: np.ndarray) -> np.ndarray:
     return (dphi + np.pi) % (2.0 * np.pi) - np.pi
 
@@ -86,16 +81,13 @@ def higgs_cone_observables(
     p, parts = events.particles, events.partons
     parton_event = np.repeat(np.arange(events.parton_counts.size), events.parton_counts)
     is_higgs = parts["role"] == ROLE_HIGGS
-    if np.count_nonzero(is_higgs) != p.n_events:
+    if not np.array_equal(parton_event[is_higgs], np.arange(p.n_events)):
         raise ValueError("every event needs exactly one truth Higgs (an H -> b bbar sample)")
-    h_event = parton_event[is_higgs]
-    h_pt, h_eta, h_phi = _eta_phi(parts["px"][is_higgs], parts["py"][is_higgs], parts["pz"][is_higgs])
-    order = np.argsort(h_event)
-    h_pt, h_eta, h_phi = h_pt[order], h_eta[order], h_phi[order]
+    h_pt, h_eta, h_phi = pt_eta_phi(parts["px"][is_higgs], parts["py"][is_higgs], parts["pz"][is_higgs])
     selected = (h_pt > higgs_pt_range_gev[0]) & (h_pt < higgs_pt_range_gev[1]) & (np.abs(h_eta) < higgs_abs_eta_max)
 
     event = np.repeat(np.arange(p.n_events), p.counts)
-    pt, eta, phi = _eta_phi(p.px, p.py, p.pz)
+    pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz)
     d_phi = _wrap(phi - h_phi[event])
     in_cone = np.hypot(eta - h_eta[event], d_phi) < radius
     apdg = np.abs(p.pdgid)
