@@ -473,7 +473,8 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
         return add_particle(out, n, px - lx - nx, py - ly - ny, pz - lz - nz, e - le - ne, 16 * t, 0.0,
                             dx, dy, dz, origin, hadron_index)
     u -= TAU_TO_ELECTRON + TAU_TO_MUON
-    if u < TAU_TO_PION:
+    single_pion = u < TAU_TO_PION
+    if single_pion:
         m_x = M_PI_CHARGED
     elif u < TAU_TO_PION + TAU_TO_A1_CHARGED:
         m_x, masses, charges = M_A1, TAU_A1_CHARGED_MASSES, TAU_A1_CHARGED_CHARGES
@@ -485,7 +486,7 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
         m_x, masses, charges = M_RHO, TAU_RHO_MASSES, TAU_RHO_CHARGES
     q = two_body(px, py, pz, e, M_TAU, m_x, 0.0, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
     n = add_particle(out, n, q[4], q[5], q[6], q[7], 16 * t, 0.0, dx, dy, dz, origin, hadron_index)
-    if m_x == M_PI_CHARGED:
+    if single_pion:
         return add_particle(out, n, q[0], q[1], q[2], q[3], -211 * t, -float(t), dx, dy, dz, origin, hadron_index)
     k = masses.shape[0]
     nbody(rng, q[0], q[1], q[2], q[3], masses, scratch[:k])
