@@ -100,6 +100,34 @@ def test_every_shower_splitting_conserves_four_momentum():
     assert n_checked > 200
 
 
+def _branching_angles(sp, theta_max, n=3000):
+    """Daughter flavours and squared opening angles of the first branchings of 200 GeV gluons."""
+    rng = np.random.default_rng(11)
+    e = 200.0
+    flav, theta2 = [], []
+    for _ in range(n):
+        t, z, f = evolve(rng, e, 21, 0.25 * e * e, theta_max, sp)
+        if t > 0:
+            flav.append(f)
+            theta2.append(t / (z * (1.0 - z) * e * e))
+    return np.array(flav), np.array(theta2)
+
+
+def test_heavy_quark_splittings_escape_the_angular_ordering_veto_unless_configured():
+    """g -> c cbar / b bbar may open wider than the parent's angle (Pythia's dipole shower has no such veto), every
+    other branching may not; with heavy_splitting_angular_ordering all of them obey the veto."""
+    theta_max = 0.05
+    free = shower_params(GEN["shower"] | {"heavy_splitting_angular_ordering": False})
+    flav, theta2 = _branching_angles(free, theta_max)
+    wide = theta2 > theta_max**2
+    assert np.count_nonzero(wide) > 20
+    assert set(np.unique(flav[wide])) <= {4, 5}
+    ordered = shower_params(GEN["shower"] | {"heavy_splitting_angular_ordering": True})
+    flav_o, theta2_o = _branching_angles(ordered, theta_max)
+    assert np.all(theta2_o <= theta_max**2 * (1 + 1e-12))
+    assert np.count_nonzero(flav >= 4) > 2 * np.count_nonzero(flav_o >= 4)
+
+
 def test_shower_final_partons_sum_to_seed_and_jets_have_sudakov_mass():
     rng = np.random.default_rng(3)
     sp = shower_params(GEN["shower"])
