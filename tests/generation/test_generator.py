@@ -388,28 +388,36 @@ def test_fragmentation_in_a_moving_frame_is_the_rest_frame_fragmentation_boosted
 
 def test_higgs_singlet_fragmentation_spreads_soft_hadrons_away_from_the_b_hadrons():
     """H -> b bbar fragments in the Higgs rest frame, so soft prompt hadrons lie between the b's, not along them:
-    fewer prompt charged particles within dR < 0.2 of a hard b hadron than with lab-frame fragmentation."""
+    fewer prompt charged particles within dR < 0.2 of a hard b hadron than with lab-frame fragmentation.
 
-    def prompt_near_b(frame: str) -> float:
+    The effect is ~14 % (6.11 +- 0.09 against 5.28 +- 0.08 at 2 000 events); the test asks for a difference of three
+    standard errors, not a fixed ratio, which 400 events could not resolve.
+    """
+
+    def prompt_near_b(frame: str) -> tuple[float, float]:
+        """Mean and standard error of the number of prompt charged particles near each hard b hadron."""
         config = copy.deepcopy(CONFIG)
         config["generation"]["hadronization"]["fragmentation_frame"] = frame
-        ev = generate_events(config, "hbb", 400, np.random.default_rng(11))
+        ev = generate_events(config, "hbb", 1000, np.random.default_rng(11))
         p, h = ev.particles, ev.hadrons
-        evp = np.repeat(np.arange(p.n_events), p.counts)
+        stops = np.cumsum(p.counts)
         evh = np.repeat(np.arange(p.n_events), ev.hadron_counts)
         pt = np.hypot(p.px, p.py)
         eta, phi = np.arcsinh(p.pz / np.maximum(pt, 1e-9)), np.arctan2(p.py, p.px)
+        prompt_charged = (p.charge != 0) & (p.origin == 0) & (pt > 0.5)
         hpt = np.hypot(h["px"], h["py"])
         heta, hphi = np.arcsinh(h["pz"] / hpt), np.arctan2(h["py"], h["px"])
-        hard_b = np.flatnonzero((h["flavour"] == 5) & (h["parent"] < 0) & (hpt > 100.0))
-        near = 0
-        for i in hard_b:
-            m = (evp == evh[i]) & (p.charge != 0) & (p.origin == 0) & (pt > 0.5)
-            dphi = (phi[m] - hphi[i] + np.pi) % (2 * np.pi) - np.pi
-            near += np.count_nonzero(np.hypot(eta[m] - heta[i], dphi) < 0.2)
-        return near / hard_b.size
+        near = []
+        for i in np.flatnonzero((h["flavour"] == 5) & (h["parent"] < 0) & (hpt > 100.0)):
+            event = slice(stops[evh[i]] - p.counts[evh[i]], stops[evh[i]])
+            m = prompt_charged[event]
+            dphi = (phi[event][m] - hphi[i] + np.pi) % (2 * np.pi) - np.pi
+            near.append(np.count_nonzero(np.hypot(eta[event][m] - heta[i], dphi) < 0.2))
+        return float(np.mean(near)), float(np.std(near) / np.sqrt(len(near)))
 
-    assert prompt_near_b("singlet") < 0.9 * prompt_near_b("lab")
+    singlet, singlet_err = prompt_near_b("singlet")
+    lab, lab_err = prompt_near_b("lab")
+    assert lab - singlet > 3.0 * np.hypot(lab_err, singlet_err)
 
 
 def test_charm_decays_make_neutral_kaons_at_the_inclusive_rate():
