@@ -48,7 +48,7 @@ from autopruner.generation.hard_process import (
 )
 from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
 from autopruner.generation.toy import fragment_in_frame, generate_events
-from autopruner.kinematics import boost, nbody, two_body
+from autopruner.kinematics import boost, delta_r, nbody, pt_eta_phi, two_body
 from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT, M_K_STAR, M_OMEGA, M_RHO
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -402,17 +402,14 @@ def test_higgs_singlet_fragmentation_spreads_soft_hadrons_away_from_the_b_hadron
         p, h = ev.particles, ev.hadrons
         stops = np.cumsum(p.counts)
         evh = np.repeat(np.arange(p.n_events), ev.hadron_counts)
-        pt = np.hypot(p.px, p.py)
-        eta, phi = np.arcsinh(p.pz / np.maximum(pt, 1e-9)), np.arctan2(p.py, p.px)
+        pt, eta, phi = pt_eta_phi(p.px, p.py, p.pz)
         prompt_charged = (p.charge != 0) & (p.origin == 0) & (pt > 0.5)
-        hpt = np.hypot(h["px"], h["py"])
-        heta, hphi = np.arcsinh(h["pz"] / hpt), np.arctan2(h["py"], h["px"])
+        hpt, heta, hphi = pt_eta_phi(h["px"], h["py"], h["pz"])
         near = []
         for i in np.flatnonzero((h["flavour"] == 5) & (h["parent"] < 0) & (hpt > 100.0)):
             event = slice(stops[evh[i]] - p.counts[evh[i]], stops[evh[i]])
             m = prompt_charged[event]
-            dphi = (phi[event][m] - hphi[i] + np.pi) % (2 * np.pi) - np.pi
-            near.append(np.count_nonzero(np.hypot(eta[event][m] - heta[i], dphi) < 0.2))
+            near.append(np.count_nonzero(delta_r(eta[event][m], phi[event][m], heta[i], hphi[i]) < 0.2))
         return float(np.mean(near)), float(np.std(near) / np.sqrt(len(near)))
 
     singlet, singlet_err = prompt_near_b("singlet")
