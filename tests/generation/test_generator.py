@@ -46,7 +46,7 @@ from autopruner.generation.hard_process import (
     mpi_rapidities,
     mpi_seeds,
 )
-from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split
+from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split, strictly_ordered
 from autopruner.generation.toy import fragment_in_frame, generate_events
 from autopruner.kinematics import boost, delta_r, nbody, pt_eta_phi, two_body
 from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT, M_K_STAR, M_OMEGA, M_RHO
@@ -117,15 +117,33 @@ def test_heavy_quark_splittings_escape_the_angular_ordering_veto_unless_configur
     """g -> c cbar / b bbar may open wider than the parent's angle (Pythia's dipole shower has no such veto), every
     other branching may not; with heavy_splitting_angular_ordering all of them obey the veto."""
     theta_max = 0.05
-    free = shower_params(GEN["shower"] | {"heavy_splitting_angular_ordering": False})
+    strict = GEN["shower"] | {"angular_ordering_factor": 1.0}
+    free = shower_params(strict | {"heavy_splitting_angular_ordering": False})
     flav, theta2 = _branching_angles(free, theta_max)
     wide = theta2 > theta_max**2
     assert np.count_nonzero(wide) > 20
     assert set(np.unique(flav[wide])) <= {4, 5}
-    ordered = shower_params(GEN["shower"] | {"heavy_splitting_angular_ordering": True})
+    ordered = shower_params(strict | {"heavy_splitting_angular_ordering": True})
     flav_o, theta2_o = _branching_angles(ordered, theta_max)
     assert np.all(theta2_o <= theta_max**2 * (1 + 1e-12))
     assert np.count_nonzero(flav >= 4) > 2 * np.count_nonzero(flav_o >= 4)
+
+
+def test_angular_ordering_factor_bounds_light_branchings_and_strictly_ordered_restores_the_veto():
+    """With angular_ordering_factor f, light branchings open up to f times the parent's angle and some do open wider
+    than it; `strictly_ordered` (the H -> b bbar singlet's parameters) brings back the strict veto."""
+    theta_max, factor = 0.05, 1.5
+    relaxed = shower_params(
+        GEN["shower"] | {"angular_ordering_factor": factor, "heavy_splitting_angular_ordering": True}
+    )
+    flav, theta2 = _branching_angles(relaxed, theta_max)
+    assert np.all(theta2 <= (factor * theta_max) ** 2 * (1 + 1e-12))
+    assert np.count_nonzero((theta2 > theta_max**2) & (flav == 0)) > 100
+    strict = strictly_ordered(relaxed)
+    assert strict.angular_ordering_factor == 1.0
+    assert strict._replace(angular_ordering_factor=factor) == relaxed
+    _, theta2_s = _branching_angles(strict, theta_max)
+    assert np.all(theta2_s <= theta_max**2 * (1 + 1e-12))
 
 
 def test_shower_final_partons_sum_to_seed_and_jets_have_sudakov_mass():

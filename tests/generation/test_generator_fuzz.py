@@ -215,10 +215,38 @@ def test_soft_b_seed_whose_hadron_stands_alone_still_conserves_momentum(mode):
     rng = np.random.default_rng(2231)
     sums = np.empty((2000, 4))
     for k in range(sums.shape[0]):
-        n = hadronize_seeds(rng, seeds, 2, 2, mode, *velocity, SHOWER_PARAMS, HAD_PARAMS, fin, prim)
+        n = hadronize_seeds(rng, seeds, 2, 2, mode, *velocity, SHOWER_PARAMS, SHOWER_PARAMS, HAD_PARAMS, fin, prim)
         assert np.all(np.isfinite(prim[:n, :5]))
         sums[k] = prim[:n, :4].sum(axis=0)
     np.testing.assert_allclose(sums, np.broadcast_to(target, sums.shape), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", [SINGLET_FRAGMENTATION, SINGLET_REST_FRAME])
+def test_colour_singlet_seeds_shower_with_the_singlet_parameters(mode):
+    """The first n_singlet seeds (H -> b bbar) shower with the singlet's parameters, the others with the event's:
+    hadronizing two b seeds as a singlet gives the same hadrons whatever the event's angular-ordering factor, and
+    other hadrons when the singlet itself is given the wide factor."""
+    seeds = np.stack(
+        [_on_shell_seed([0.3, 0.8, 0.2], 300.0, 60.0, 5, 0.9), _on_shell_seed([0.2, 0.9, 0.1], 200.0, 40.0, -5, 0.6)]
+    )
+    velocity = seeds[:, :3].sum(axis=0) / seeds[:, 3].sum()
+    strict = SHOWER_PARAMS._replace(angular_ordering_factor=1.0)
+    wide = SHOWER_PARAMS._replace(angular_ordering_factor=3.0)
+    fin = np.empty((8 * (int(SHOWER_PARAMS.max_emissions) + 1) + 16, N_FINAL_COLS))
+
+    def hadrons(event_params, singlet_params):
+        prim = np.empty((8192, N_HADRON_COLS))
+        rng = np.random.default_rng(77)
+        n = sum(hadronize_seeds(rng, seeds, 2, 2, mode, *velocity, event_params, singlet_params, HAD_PARAMS, fin,
+                                prim) for _ in range(50))
+        return n, prim[:8].copy()
+
+    n_ref, first_ref = hadrons(strict, strict)
+    n_event_wide, first_event_wide = hadrons(wide, strict)
+    assert n_event_wide == n_ref
+    np.testing.assert_array_equal(first_event_wide, first_ref)
+    n_singlet_wide, first_singlet_wide = hadrons(wide, wide)
+    assert n_singlet_wide != n_ref or not np.array_equal(first_singlet_wide, first_ref)
 
 
 def test_lone_hadron_at_rest_is_boosted_not_divided_by_zero():

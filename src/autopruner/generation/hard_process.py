@@ -262,8 +262,10 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
 
 
 @nb.njit(cache=True)
-def higgs_event(rng, hp, shower_p, seeds, truth, kicks, decay_in_rest_frame):
+def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_in_rest_frame):
     """g b -> H b, H -> b bbar (isotropic), plus ISR gluons: returns (n_seeds, n_truth).
+
+    The H -> b bbar pair takes its first branchings with `singlet_shower_p`, everything else with `shower_p`.
 
     With `decay_in_rest_frame` the two b seeds (seeds[0:2]) are left in the Higgs rest frame, where the colour
     singlet showers with the whole angle between its back-to-back b's open to it, as a dipole shower radiates from
@@ -279,12 +281,14 @@ def higgs_event(rng, hp, shower_p, seeds, truth, kicks, decay_in_rest_frame):
     cos_theta = 2.0 * rng.random() - 1.0
     phi = 2.0 * math.pi * rng.random()
     if decay_in_rest_frame:
-        n_s, q = massive_decay_to_seeds(rng, seeds, 0, 0.0, 0.0, 0.0, m_h, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
+        n_s, q = massive_decay_to_seeds(rng, seeds, 0, 0.0, 0.0, 0.0, m_h, m_h, 5, -5, cos_theta, phi, 0.0,
+                                        singlet_shower_p)
         bx, by, bz = hx / he, hy / he, hz / he
         q1x, q1y, q1z, q1e = boost(q[0], q[1], q[2], q[3], bx, by, bz)
         q2x, q2y, q2z, q2e = boost(q[4], q[5], q[6], q[7], bx, by, bz)
     else:
-        n_s, q = massive_decay_to_seeds(rng, seeds, 0, hx, hy, hz, he, m_h, 5, -5, cos_theta, phi, 0.0, shower_p)
+        n_s, q = massive_decay_to_seeds(rng, seeds, 0, hx, hy, hz, he, m_h, 5, -5, cos_theta, phi, 0.0,
+                                        singlet_shower_p)
         q1x, q1y, q1z, q1e = q[0], q[1], q[2], q[3]
         q2x, q2y, q2z, q2e = q[4], q[5], q[6], q[7]
     n_t = add_truth(truth, n_t, q1x, q1y, q1z, q1e, 5, ROLE_HIGGS_B)

@@ -69,7 +69,15 @@ from autopruner.generation.hard_process import (
     higgs_event,
     qcd_event,
 )
-from autopruner.generation.shower import N_COLS, N_FINAL_COLS, ShowerParams, shower_into, shower_params, shower_scratch
+from autopruner.generation.shower import (
+    N_COLS,
+    N_FINAL_COLS,
+    ShowerParams,
+    shower_into,
+    shower_params,
+    shower_scratch,
+    strictly_ordered,
+)
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
@@ -232,11 +240,12 @@ def boost_hadrons(prim, h0, h1, bx, by, bz):
 
 
 @nb.njit(cache=True)
-def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, had_p, fin, prim):
+def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
 
     The first `n_singlet` seeds form a colour singlet (the b and b-bar of H -> b bbar) moving with velocity
-    (bx, by, bz); `mode` says what happens in its rest frame:
+    (bx, by, bz); they shower with `singlet_sp`, the others with `sp`. `mode` says what happens in the singlet's rest
+    frame:
     - SINGLET_REST_FRAME: the seeds are given in that frame (`higgs_event` with `decay_in_rest_frame`); they shower
       and fragment there, and their hadrons are made to sum to the singlet's four-momentum there before being
       boosted to the lab. The singlet radiates and hadronizes as one object, as Pythia's dipole shower and string
@@ -260,7 +269,7 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, had_p,
     ax = ay = az = ae = 0.0  # all seeds of the event
     s0 = 0
     if mode == SINGLET_REST_FRAME and n_singlet > 0:
-        n_fin, n_prim = _hadronize_group(rng, seeds, 0, n_singlet, sp, had_p, fin, prim, n_fin, stack, row)
+        n_fin, n_prim = _hadronize_group(rng, seeds, 0, n_singlet, singlet_sp, had_p, fin, prim, n_fin, stack, row)
         boost_hadrons(prim, 0, n_prim, bx, by, bz)
         for s in range(n_singlet):
             lx, ly, lz, le = boost(seeds[s, 0], seeds[s, 1], seeds[s, 2], seeds[s, 3], bx, by, bz)
@@ -269,7 +278,8 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, had_p,
         ax, ay, az, ae = px_, py_, pz_, pe_
     for s in range(s0, n_seeds):
         f0 = n_fin
-        n_fin = preconfine(fin, f0, shower_into(rng, seeds[s], sp, fin, n_fin, stack, row), had_p.cluster_mass_gev)
+        seed_sp = singlet_sp if s < n_singlet else sp
+        n_fin = preconfine(fin, f0, shower_into(rng, seeds[s], seed_sp, fin, n_fin, stack, row), had_p.cluster_mass_gev)
         if s < n_singlet and mode == SINGLET_FRAGMENTATION:
             n_prim = fragment_in_frame(rng, fin, f0, n_fin, had_p, prim, n_prim, bx, by, bz)
         else:
@@ -328,15 +338,19 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvy = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvz = rng.normal(0.0, ev_p.beam_spot_z_mm)
+    # the H -> b bbar colour singlet showers strictly angular-ordered, unless it is treated as two independent partons
+    singlet_sp = sp if ev_p.singlet_mode == SINGLET_NONE else strictly_ordered(sp)
     if is_signal:
-        n_seeds, n_truth = higgs_event(rng, hp, sp, seeds, truth, kicks, ev_p.singlet_mode == SINGLET_REST_FRAME)
+        n_seeds, n_truth = higgs_event(rng, hp, sp, singlet_sp, seeds, truth, kicks,
+                                       ev_p.singlet_mode == SINGLET_REST_FRAME)
     else:
         n_seeds, n_truth = qcd_event(rng, hp, sp, seeds, truth, kicks)
     n_singlet = N_SINGLET_SIGNAL if is_signal and ev_p.singlet_mode != SINGLET_NONE else 0
     bx = by = bz = 0.0
     if is_signal:  # the Higgs velocity (truth row 0)
         bx, by, bz = truth[0, 0] / truth[0, 3], truth[0, 1] / truth[0, 3], truth[0, 2] / truth[0, 3]
-    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, ev_p.singlet_mode, bx, by, bz, sp, had_p, fin, prim)
+    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, ev_p.singlet_mode, bx, by, bz, sp, singlet_sp, had_p, fin,
+                             prim)
     n_heavy = 0
     n_part = 0
     for j in range(n_prim):
