@@ -178,25 +178,34 @@ class Accumulator:
 
 # ----------------------------------------------------------------------------------------------------------------- toy
 def toy_shower_share(config: dict, n_events: int, seed: int) -> list[float]:
-    """pT(b after the toy shower) / pT(b from H) for both H daughters, from the toy's own hard process and shower."""
+    """pT(b after the toy shower) / pT(b from H) for both H daughters, from the toy's own hard process and shower.
+
+    The b's shower as the configured fragmentation frame has them: in the Higgs rest frame (then the showered b is
+    boosted to the lab) or in the lab frame; both with the colour singlet's strictly ordered shower parameters.
+    """
     from autopruner.generation.hard_process import MAX_ISR_EMISSIONS, MAX_SEEDS, N_COLS, N_TRUTH_COLS, higgs_event
-    from autopruner.generation.shower import shower_numpy
+    from autopruner.generation.shower import shower_numpy, strictly_ordered
     from autopruner.generation.toy import generator_params
+    from autopruner.kinematics import boost
 
     hp, sp, *_ = generator_params(config)
+    singlet_sp = strictly_ordered(sp)
+    rest_frame = config["generation"]["hadronization"]["fragmentation_frame"] == "rest_frame"
     rng = np.random.default_rng(seed)
     seeds = np.empty((MAX_SEEDS, N_COLS))
     truth = np.empty((16, N_TRUTH_COLS))
     kicks = np.empty((MAX_ISR_EMISSIONS, 3))
     share = []
     for _ in range(n_events):
-        higgs_event(rng, hp, sp, seeds, truth, kicks)
-        for k in (0, 1):
-            fin = shower_numpy(rng, seeds[k], sp)
+        higgs_event(rng, hp, sp, singlet_sp, seeds, truth, kicks, rest_frame)
+        velocity = truth[0, :3] / truth[0, 3]
+        for k in (0, 1):  # seeds 0, 1 are the b and b-bar of truth rows 1, 2 (lab frame)
+            fin = shower_numpy(rng, seeds[k], singlet_sp)
             pdg = int(seeds[k, 5])
             b = fin[fin[:, 4] == pdg]
             if b.shape[0] == 1:
-                share.append(float(np.hypot(b[0, 0], b[0, 1]) / np.hypot(seeds[k, 0], seeds[k, 1])))
+                px, py = (boost(*b[0, :4], *velocity)[:2] if rest_frame else b[0, :2])
+                share.append(float(np.hypot(px, py) / np.hypot(truth[k + 1, 0], truth[k + 1, 1])))
     return share
 
 
