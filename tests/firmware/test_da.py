@@ -91,6 +91,31 @@ def test_da_interpreter_matches_the_fixed_point_emulation_bit_for_bit():
     assert not da.bit_exact_check(network, comb, U)["bit_exact"]
 
 
+def test_solver_options_reach_da4ml_and_either_search_gives_a_bit_exact_design(monkeypatch):
+    """The config's search_all_decompose_dc reaches da4ml's solver; either way the design computes the network."""
+    import da4ml.trace
+
+    assert da.solver_options(None) == {} and da.solver_options({"latency_cutoff": 5}) == {}
+    assert da.solver_options({"latency_cutoff": 5, "search_all_decompose_dc": False}) == {
+        "search_all_decompose_dc": False}
+    rng = np.random.default_rng(3)
+    X = _features(rng, 3000)
+    network, formats = _network(rng, [5, 16, 8, 1], "ap_fixed<12,4>", X)
+    U = inputs.quantize_inputs(X, formats)
+    seen = []
+    original = da4ml.trace.FixedVariableArrayInput
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("solver_options"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(da4ml.trace, "FixedVariableArrayInput", recording)
+    for exhaustive in (True, False):
+        comb = da.trace(network, {"latency_cutoff": 5, "search_all_decompose_dc": exhaustive})
+        assert da.bit_exact_check(network, comb, U)["bit_exact"], exhaustive
+    assert seen == [{"search_all_decompose_dc": True}, {"search_all_decompose_dc": False}]
+
+
 def test_fixed_point_emulation_is_hls4mls_emulation(tmp_path):
     """With a linear output hls4ml returns the exact sum, so its bit-accurate emulation must equal ours."""
     from autopruner.firmware.hls import build_hls_config, compile_and_predict

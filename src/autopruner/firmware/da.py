@@ -32,11 +32,24 @@ def da4ml_version() -> str:
     return version("da4ml")
 
 
-def trace(network: FixedNetwork):
-    """da4ml ``CombLogic`` of the fixed-point network (inputs quantized to each feature's format)."""
+def solver_options(da_cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """da4ml's constant-matrix solver options from the ``firmware.da`` config (da4ml's defaults where absent).
+
+    ``search_all_decompose_dc`` makes da4ml try every delay constraint when it decomposes a matrix. Off, it takes one:
+    on this project's 39-64-64-64-64-1 baseline that traces 3.3x faster (10.8 s against 35.7 s) and gives a design
+    1.2 % smaller (386 047 against 390 738 adder bits); on the tiny config's baseline 0.08 % larger.
+    """
+    if not da_cfg or "search_all_decompose_dc" not in da_cfg:
+        return {}
+    return {"search_all_decompose_dc": bool(da_cfg["search_all_decompose_dc"])}
+
+
+def trace(network: FixedNetwork, da_cfg: dict[str, Any] | None = None):
+    """da4ml ``CombLogic`` of the fixed-point network (inputs quantized to each feature's format); ``da_cfg`` is the
+    ``firmware.da`` config, whose solver options (`solver_options`) it applies."""
     from da4ml.trace import FixedVariableArrayInput, comb_trace
 
-    inp = FixedVariableArrayInput(len(network.inputs))
+    inp = FixedVariableArrayInput(len(network.inputs), solver_options=solver_options(da_cfg))
     k = np.array([int(f.signed) for f in network.inputs])
     i = np.array([f.integer_bits for f in network.inputs])
     f = np.array([fmt.frac_bits for fmt in network.inputs])
@@ -142,7 +155,7 @@ def make_design(project_dir, fw_cfg: dict[str, Any], hls_cfg: dict[str, Any], rt
 
     network = fixed_network(project_dir)
     t0 = time.perf_counter()
-    comb = trace(network)
+    comb = trace(network, fw_cfg["da"])
     trace_s = time.perf_counter() - t0
     part, clock_ns = hls_cfg["part"], float(hls_cfg["clock_period_ns"])
     metadata = write_rtl(comb, rtl_dir, fw_cfg["da"], part, clock_ns)

@@ -298,12 +298,15 @@ def run_finetune(project_dir, dataset_path, cfg: Mapping[str, Any], model_out, h
 # --- da4ml: trace, Verilog, bit-exact check ---------------------------------------------------------------------
 
 
-def trace(model, formats: Sequence[InputFormat]):
-    """da4ml ``CombLogic`` of the HGQ2 model, its inputs in the firmware formats (the ports a board drives)."""
+def trace(model, formats: Sequence[InputFormat], da_cfg: Mapping[str, Any] | None = None):
+    """da4ml ``CombLogic`` of the HGQ2 model, its inputs in the firmware formats (the ports a board drives), with the
+    ``firmware.da`` config's solver options (`da.solver_options`)."""
     from da4ml.converter import trace_model
     from da4ml.trace import FixedVariableArrayInput, comb_trace
 
-    inp = FixedVariableArrayInput(len(formats))
+    from autopruner.firmware.da import solver_options
+
+    inp = FixedVariableArrayInput(len(formats), solver_options=solver_options(dict(da_cfg or {})))
     k = np.array([int(f.signed) for f in formats])
     i = np.array([f.integer_bits for f in formats])
     f = np.array([fmt.frac_bits for fmt in formats])
@@ -320,7 +323,7 @@ def make_design(model_path, project_dir, fw_cfg: Mapping[str, Any], hls_cfg: Map
     formats = load_input_formats(project_dir)
     model = load_hgq_model(model_path)
     t0 = time.perf_counter()
-    comb = trace(model, formats)
+    comb = trace(model, formats, fw_cfg["da"])
     trace_s = time.perf_counter() - t0
     part, clock_ns = hls_cfg["part"], float(hls_cfg["clock_period_ns"])
     metadata = write_rtl(comb, rtl_dir, fw_cfg["da"], part, clock_ns)
