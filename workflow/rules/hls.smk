@@ -91,6 +91,7 @@ rule da_rtl:
         "logs/hls/{variant}/{kind}/da_rtl.log",
     benchmark:
         "logs/benchmarks/da_rtl/{variant}/{kind}.tsv"
+    priority: 5  # the longest firmware jobs: run them as soon as they are ready, not at the end
     threads: 1
     resources:
         mem_mb=resource("da_rtl", "mem_mb"),

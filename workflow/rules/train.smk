@@ -20,6 +20,8 @@ rule train_baseline:
         "logs/train/seed{seed}/baseline.log",
     benchmark:
         "logs/benchmarks/train_baseline/seed{seed}.tsv"
+    # nothing else waits on it in the DAG's first half, but its firmware (da4ml's largest trace) ends the run: start early
+    priority: 10
     threads: tf_threads()
     resources:
         mem_mb=resource("train_baseline", "mem_mb"),
