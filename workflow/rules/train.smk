@@ -20,7 +20,7 @@ rule train_baseline:
         "logs/train/seed{seed}/baseline.log",
     benchmark:
         "logs/benchmarks/train_baseline/seed{seed}.tsv"
-    # nothing else waits on it in the DAG's first half, but its firmware (da4ml's largest trace) ends the run: start early
+    # many jobs are ready once the dataset is; the baseline goes first, or its firmware (the largest) ends the run
     priority: 10
     threads: tf_threads()
     resources:

@@ -37,7 +37,8 @@ def solver_options(da_cfg: dict[str, Any] | None) -> dict[str, Any]:
 
     ``search_all_decompose_dc`` makes da4ml try every delay constraint when it decomposes a matrix. Off, it takes one:
     on this project's 39-64-64-64-64-1 baseline that traces 3.3x faster (10.8 s against 35.7 s) and gives a design
-    1.2 % smaller (386 047 against 390 738 adder bits); on the tiny config's baseline 0.08 % larger.
+    1.2 % smaller (386 047 against 390 738 adder bits) in 11 pipeline stages instead of 15; on the tiny config's
+    baseline 0.08 % larger.
     """
     if not da_cfg or "search_all_decompose_dc" not in da_cfg:
         return {}
