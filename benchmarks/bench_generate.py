@@ -5,12 +5,12 @@ Every measurement runs in its own single-threaded child process (so peak RSS is 
 runs as the pipeline's backend runs it (its settings from config/config.yaml: HiggsSM:qg2Hq keeping b g -> H b, or
 HardQCD:all, at pTHatMin = 250 GeV, 14 TeV, with hadronization and MPI) until PYTHIA_EVENTS events are accepted, then
 the same detector simulates them: its rate is per accepted event, generation + detector, as the issue defines the
-comparison. Only pythia.next() and the detector are timed: reading Pythia's record into arrays walks it in Python,
-slower than Pythia itself, and would flatter the toy. Both are timed in wall-clock and in CPU seconds of the process; on
-a machine shared with other jobs the CPU-time rates (and their ratio) are the steadier measure of events per core. Also
-reports per shard: charged multiplicity per jet (charged final-state particles within dR < 1 of the leading hard object,
-pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose two H -> b quarks lie within dR <
-1.0. Writes benchmarks/results/generate.json.
+comparison. Only pythia.next() (with the acceptance test) and the detector are timed: reading Pythia's record into
+arrays walks it in Python, slower than Pythia itself, and would flatter the toy. Both are timed in wall-clock and in CPU
+seconds of the process; on a machine shared with other jobs the CPU-time rates (and their ratio) are the steadier
+measure of events per core. Also reports per shard: charged multiplicity per jet (charged final-state particles within
+dR < 1 of the leading hard object, pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose
+two H -> b quarks lie within dR < 1.0. Writes benchmarks/results/generate.json.
 """
 
 from __future__ import annotations
@@ -132,8 +132,9 @@ def child_pythia(process: str) -> dict:
 
     Settings, seeding and acceptance are the pipeline's own (`pythia_settings`, `next_accepted`: the signal keeps
     only b g -> H b, so about 8 % of HiggsSM:qg2Hq events, c g -> H c, are generated and dropped). Only
-    ``pythia.next()`` and the detector are timed: reading the record into arrays walks it in Python, slower than
-    Pythia itself, and would flatter the toy. The detector runs once on all events read, as in a shard.
+    `next_accepted` (Pythia's ``next()`` and the acceptance test) and the detector are timed: reading the record into
+    arrays walks it in Python, slower than Pythia itself, and would flatter the toy. The detector runs once on all
+    events read, as in a shard.
     """
     from autopruner import seeding
     from autopruner.detector.simulation import simulate_detector
@@ -142,6 +143,7 @@ def child_pythia(process: str) -> dict:
         ChargeTable,
         is_b_initiated,
         make_pythia,
+        next_accepted,
         primary_vertices,
         pythia_settings,
         pythia_version,
@@ -158,14 +160,10 @@ def child_pythia(process: str) -> dict:
     dt = cpu = 0.0
     while len(records) < PYTHIA_EVENTS:
         t0, c0 = time.perf_counter(), time.process_time()
-        ok = pythia.next()
+        tried += next_accepted(pythia, accept)  # the backend's own loop: failures retried, rejected events counted
         dt += time.perf_counter() - t0
         cpu += time.process_time() - c0
-        if not ok:
-            continue
-        tried += 1
-        if accept(pythia.event):
-            records.append(read_event(pythia.event, charges))
+        records.append(read_event(pythia.event, charges))
     gen_rng, det_rng = seeding.stream(config["seed"], process, "analysis", 0).spawn(2)
     events = build_events(records, primary_vertices(gen_rng, len(records), config["detector"]), PROCESS_ID[process])
     simulate_detector(events.particles, config["detector"], np.random.default_rng(0))  # loads the numba cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def da4ml_version() -> str:
     return version("da4ml")
 
 
-def solver_options(da_cfg: dict[str, Any] | None) -> dict[str, Any]:
+def solver_options(da_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     """da4ml's constant-matrix solver options from the ``firmware.da`` config (da4ml's defaults where absent).
 
     ``search_all_decompose_dc`` makes da4ml try every delay constraint when it decomposes a matrix. Off, it takes one:

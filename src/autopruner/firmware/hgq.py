@@ -306,7 +306,7 @@ def trace(model, formats: Sequence[InputFormat], da_cfg: Mapping[str, Any] | Non
 
     from autopruner.firmware.da import solver_options
 
-    inp = FixedVariableArrayInput(len(formats), solver_options=solver_options(dict(da_cfg or {})))
+    inp = FixedVariableArrayInput(len(formats), solver_options=solver_options(da_cfg))
     k = np.array([int(f.signed) for f in formats])
     i = np.array([f.integer_bits for f in formats])
     f = np.array([fmt.frac_bits for fmt in formats])
