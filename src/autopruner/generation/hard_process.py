@@ -27,8 +27,6 @@ N_TRUTH_COLS = 6  # px, py, pz, E, pdgid, role
 THETA_MAX_HARD = (
     1.2  # largest opening angle of a hard parton's first branching (colour coherence with the event)
 )
-RAPIDITY_SIGMA = 1.2  # width of the hard partons' rapidity distribution at pT > 250 GeV, 14 TeV
-ISR_PT_MAX_FRACTION = 0.4  # an ISR gluon's pT lies in [isr.pt_min_gev, ISR_PT_MAX_FRACTION * pT_hard]
 ISR_RAPIDITY_SIGMA = 2.2
 MAX_ISR_EMISSIONS = 12  # cap of the Poisson count (P > 12 is 1e-4 at a mean of 4); sizes the seed buffers
 MAX_MPI_SCATTERINGS = 16  # cap of the Poisson count of secondary scatterings
@@ -47,8 +45,13 @@ class HardParams(NamedTuple):
     qcd_gluon_fraction: float
     excitation_b: float
     excitation_c: float
+    hbb_system_y_sigma: float  # Gaussian width of the H + b system's rapidity
+    hbb_half_dy_sigma: float  # Gaussian width of half the rapidity difference between the H and the b
+    qcd_system_y_sigma: float
+    qcd_half_dy_sigma: float
     isr_mean_emissions: float
     isr_pt_min_gev: float
+    isr_pt_max_fraction: float  # an ISR gluon's pT lies in [isr_pt_min_gev, isr_pt_max_fraction * pT_hard]
     mpi_mean_scatterings: float
     mpi_pt0_gev: float
     mpi_spectrum_power: float
@@ -68,8 +71,13 @@ def hard_params(gen_cfg: dict) -> HardParams:
         float(gen_cfg["qcd_gluon_fraction"]),
         float(fe["b"]),
         float(fe["c"]),
+        float(gen_cfg["hard_rapidity"]["hbb"]["system_sigma"]),
+        float(gen_cfg["hard_rapidity"]["hbb"]["half_separation_sigma"]),
+        float(gen_cfg["hard_rapidity"]["qcd"]["system_sigma"]),
+        float(gen_cfg["hard_rapidity"]["qcd"]["half_separation_sigma"]),
         float(gen_cfg["isr"]["mean_emissions"]),
         float(gen_cfg["isr"]["pt_min_gev"]),
+        float(gen_cfg["isr"]["pt_max_fraction"]),
         float(gen_cfg["mpi"]["mean_scatterings"]),
         float(gen_cfg["mpi"]["pt0_gev"]),
         float(gen_cfg["mpi"]["spectrum_power"]),
@@ -147,12 +155,12 @@ def isr_emissions(rng, hp, pt_hard, kicks):
 
     n is Poisson with mean `hp.isr_mean_emissions` (capped at MAX_ISR_EMISSIONS). Each pT follows the
     double-logarithmic spectrum of a parton cascade, dN/dln pT ~ ln(pT_max / pT) between `hp.isr_pt_min_gev` and
-    ISR_PT_MAX_FRACTION * pT_hard: soft emissions dominate, and a hard one is rare but present. Several gluons, not
+    hp.isr_pt_max_fraction * pT_hard: soft emissions dominate, and a hard one is rare but present. Several gluons, not
     one, are what puts heavy flavour (their own g -> Q Qbar) and jet activity all over the event, as a dipole or
     pT-ordered initial-state shower does.
     """
     n = min(rng.poisson(hp.isr_mean_emissions), MAX_ISR_EMISSIONS)
-    log_range = math.log(max(ISR_PT_MAX_FRACTION * pt_hard / hp.isr_pt_min_gev, 1.0))
+    log_range = math.log(max(hp.isr_pt_max_fraction * pt_hard / hp.isr_pt_min_gev, 1.0))
     for i in range(n):
         kicks[i, 0] = hp.isr_pt_min_gev * math.exp(log_range * (1.0 - math.sqrt(rng.random())))
         kicks[i, 1] = rng.normal(0.0, ISR_RAPIDITY_SIGMA)
@@ -160,33 +168,60 @@ def isr_emissions(rng, hp, pt_hard, kicks):
     return n
 
 
+@njit_no_refcount
+def _recoil(px, py, pz, e, nx, ny, beta_gamma, gamma):
+    """(pT, rapidity, azimuth) of a four-vector after the transverse boost of the hard system along (nx, ny)."""
+    p_par = px * nx + py * ny
+    e_new = gamma * e + beta_gamma * p_par
+    shift = beta_gamma * e + (gamma - 1.0) * p_par  # change of the momentum along (nx, ny)
+    qx, qy = px + shift * nx, py + shift * ny
+    return math.hypot(qx, qy), 0.5 * math.log((e_new + pz) / (e_new - pz)), math.atan2(qy, qx)
+
+
 @nb.njit(cache=True)
-def hard_kinematics(rng, hp, m1, m2, kicks):
+def hard_kinematics(rng, hp, m1, m2, kicks, system_y_sigma, half_dy_sigma):
     """pT, rapidities and azimuths of two recoiling objects, and the ISR gluons (kicks[:n]) they recoil against, inside
-    the collider's energy; returns (pt1, y1, phi1, pt2, y2, phi2, n)."""
+    the collider's energy; returns (pt1, y1, phi1, pt2, y2, phi2, n, pt_hard).
+
+    The 2 -> 2 scattering is drawn back to back in the transverse plane, with pT_hard above the generator cut (as
+    Pythia's pTHatMin cuts the hard process in its own frame), at rapidities y = Y +- y* with the system's rapidity Y
+    and half their difference y* Gaussian: the two are correlated, and each process has its own widths (the
+    t-channel gluon exchange of QCD scatters to larger y* than b g -> H b). The ISR gluons then give the hard system
+    as a whole the opposite of their summed transverse momentum: a transverse boost of both objects, which keeps the
+    system's mass and longitudinal momentum, as the recoil of Pythia's initial-state shower does. Each object takes a
+    share of the recoil (the Higgs boson too, so its pT falls below the cut in some events), not the second object
+    alone.
+    """
     while True:
-        pt1 = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
+        pt_hard = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
         phi1 = 2.0 * math.pi * rng.random() - math.pi
-        y1 = rng.normal(0.0, RAPIDITY_SIGMA)
-        y2 = rng.normal(0.0, RAPIDITY_SIGMA)
-        n = isr_emissions(rng, hp, pt1, kicks)
-        p2x = -pt1 * math.cos(phi1)
-        p2y = -pt1 * math.sin(phi1)
+        y_system = rng.normal(0.0, system_y_sigma)
+        y_star = rng.normal(0.0, half_dy_sigma)
+        y1, y2 = y_system + y_star, y_system - y_star
+        n = isr_emissions(rng, hp, pt_hard, kicks)
+        kx = ky = 0.0  # summed transverse momentum of the ISR gluons
         ep = 0.0  # E + pz and E - pz of the ISR gluons (massless)
         em = 0.0
         for i in range(n):
-            p2x -= kicks[i, 0] * math.cos(kicks[i, 2])
-            p2y -= kicks[i, 0] * math.sin(kicks[i, 2])
+            kx += kicks[i, 0] * math.cos(kicks[i, 2])
+            ky += kicks[i, 0] * math.sin(kicks[i, 2])
             ep += kicks[i, 0] * math.exp(kicks[i, 1])
             em += kicks[i, 0] * math.exp(-kicks[i, 1])
-        pt2 = math.hypot(p2x, p2y)
-        phi2 = math.atan2(p2y, p2x)
-        mt1 = math.sqrt(pt1 * pt1 + m1 * m1)
-        mt2 = math.sqrt(pt2 * pt2 + m2 * m2)
-        x1 = (mt1 * math.exp(y1) + mt2 * math.exp(y2) + ep) / hp.sqrt_s_gev
-        x2 = (mt1 * math.exp(-y1) + mt2 * math.exp(-y2) + em) / hp.sqrt_s_gev
+        p1x, p1y, p1z, e1 = from_pt_y_phi_m(pt_hard, y1, phi1, m1)
+        p2x, p2y, p2z, e2 = from_pt_y_phi_m(pt_hard, y2, phi1 + math.pi, m2)
+        q_t = math.hypot(kx, ky)
+        e_sys = e1 + e2
+        nx, ny = (-kx / q_t, -ky / q_t) if q_t > 0.0 else (1.0, 0.0)
+        beta_gamma = q_t / e_sys
+        gamma = math.sqrt(1.0 + beta_gamma * beta_gamma)
+        pt1, y1, phi1 = _recoil(p1x, p1y, p1z, e1, nx, ny, beta_gamma, gamma)
+        pt2, y2, phi2 = _recoil(p2x, p2y, p2z, e2, nx, ny, beta_gamma, gamma)
+        e_new = gamma * e_sys  # the system's momentum along (nx, ny) was zero
+        pz_sys = p1z + p2z
+        x1 = (e_new + pz_sys + ep) / hp.sqrt_s_gev
+        x2 = (e_new - pz_sys + em) / hp.sqrt_s_gev
         if x1 < 1.0 and x2 < 1.0:
-            return pt1, y1, phi1, pt2, y2, phi2, n
+            return pt1, y1, phi1, pt2, y2, phi2, n, pt_hard
 
 
 @njit_no_refcount
@@ -275,7 +310,9 @@ def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_
     """
     m_h = hp.higgs_mass_gev
     b_sign = 1 if rng.random() < 0.5 else -1
-    pt1, y1, phi1, pt2, y2, phi2, n_isr = hard_kinematics(rng, hp, m_h, quark_mass(5), kicks)
+    pt1, y1, phi1, pt2, y2, phi2, n_isr, pt_hard = hard_kinematics(
+        rng, hp, m_h, quark_mass(5), kicks, hp.hbb_system_y_sigma, hp.hbb_half_dy_sigma
+    )
     hx, hy, hz, he = from_pt_y_phi_m(pt1, y1, phi1, m_h)
     n_t = add_truth(truth, 0, hx, hy, hz, he, 25, ROLE_HIGGS)
     cos_theta = 2.0 * rng.random() - 1.0
@@ -297,7 +334,7 @@ def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_
     s = seeds[n_s - 1]
     n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], 5 * b_sign, ROLE_HARD)
     n_s = isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p)
-    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt1), n_t
+    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard), n_t
 
 
 @njit_no_refcount
@@ -318,7 +355,9 @@ def qcd_flavour(rng, hp):
 def qcd_event(rng, hp, shower_p, seeds, truth, kicks):
     """QCD 2 -> 2 plus ISR gluons; heavy flavour comes from flavour excitation and the shower's g -> Q Qbar (in the
     hard partons and in the ISR gluons)."""
-    pt1, y1, phi1, pt2, y2, phi2, n_isr = hard_kinematics(rng, hp, 0.0, 0.0, kicks)
+    pt1, y1, phi1, pt2, y2, phi2, n_isr, pt_hard = hard_kinematics(
+        rng, hp, 0.0, 0.0, kicks, hp.qcd_system_y_sigma, hp.qcd_half_dy_sigma
+    )
     n_s = 0
     n_t = 0
     for k in range(2):
@@ -328,11 +367,10 @@ def qcd_event(rng, hp, shower_p, seeds, truth, kicks):
         s = seeds[n_s - 1]
         n_t = add_truth(truth, n_t, s[0], s[1], s[2], s[3], pdg, ROLE_HARD)
     n_s = isr_seeds(rng, seeds, n_s, kicks, n_isr, shower_p)
-    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt1), n_t
+    return mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard), n_t
 
 
 __all__ = [
-    "ISR_PT_MAX_FRACTION",
     "MAX_ISR_EMISSIONS",
     "MAX_MPI_SCATTERINGS",
     "MAX_SEEDS",
