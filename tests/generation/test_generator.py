@@ -46,7 +46,15 @@ from autopruner.generation.hard_process import (
     mpi_rapidities,
     mpi_seeds,
 )
-from autopruner.generation.shower import N_COLS, evolve, shower_numpy, shower_params, split, strictly_ordered
+from autopruner.generation.shower import (
+    N_COLS,
+    evolve,
+    quark_mass,
+    shower_numpy,
+    shower_params,
+    split,
+    strictly_ordered,
+)
 from autopruner.generation.toy import fragment_in_frame, generate_events
 from autopruner.kinematics import boost, delta_r, from_pt_y_phi_m, nbody, pt_eta_phi, two_body
 from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT, M_K_STAR, M_OMEGA, M_RHO
@@ -309,7 +317,7 @@ def test_hard_system_recoils_as_a_whole_against_the_isr_gluons():
     hp = hard_params(GEN)
     rng = np.random.default_rng(23)
     kicks = np.empty((MAX_ISR_EMISSIONS, 3))
-    m_h, m_b = GEN["higgs_mass_gev"], 4.8
+    m_h, m_b = GEN["higgs_mass_gev"], quark_mass(5)
     higgs_pt, recoil_pt, rapidities = [], [], []
     for _ in range(3000):
         pt1, y1, phi1, pt2, y2, phi2, n, pt_hard = hard_kinematics(
