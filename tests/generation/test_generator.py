@@ -23,6 +23,7 @@ from autopruner.generation.decays import (
     _add_omega_three_pions,
     add_final,
     add_k0s,
+    add_lambda,
     decay_numpy,
     decay_params,
 )
@@ -57,7 +58,18 @@ from autopruner.generation.shower import (
 )
 from autopruner.generation.toy import fragment_in_frame, generate_events
 from autopruner.kinematics import boost, delta_r, from_pt_y_phi_m, nbody, pt_eta_phi, two_body
-from autopruner.particles import CTAU_K_SHORT_MM, M_K_SHORT, M_K_STAR, M_OMEGA, M_RHO
+from autopruner.particles import (
+    B_HADRONS,
+    C_HADRONS,
+    CTAU_K_SHORT_MM,
+    CTAU_LAMBDA_MM,
+    HADRON_CTAU_COLUMN,
+    M_K_SHORT,
+    M_K_STAR,
+    M_LAMBDA,
+    M_OMEGA,
+    M_RHO,
+)
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 GEN = CONFIG["generation"]
@@ -229,21 +241,30 @@ def test_b_decays_go_through_charm_and_neutrinos_take_their_share():
     assert 0.05 < np.mean(nu_fraction) < 0.11  # Pythia 8: 0.09
 
 
-def test_b_hadron_decay_lengths_are_exponential_with_mean_betagamma_ctau(hbb_events):
+@pytest.mark.parametrize("flavour,table", [(5, B_HADRONS), (4, C_HADRONS)], ids=["b", "c"])
+def test_heavy_hadron_decay_lengths_are_exponential_with_each_species_ctau(hbb_events, flavour, table):
+    """Every b and c hadron (the charm ones mostly from b decays) flies beta*gamma*c*tau*Exp(1) with the c*tau of its
+    own species: the decay lengths scaled by it are one exponential of mean 1, and the D+ flies farther than the D0."""
     h = hbb_events.hadrons
-    b = h["flavour"] == 5
+    sel = h["flavour"] == flavour
+    ctau_of = {abs(int(row[0])): row[HADRON_CTAU_COLUMN] for row in table}
+    ctau = np.array([ctau_of[abs(int(pdg))] for pdg in h["pdgid"][sel]])
     length = np.sqrt(
         (h["decay_x"] - h["prod_x"]) ** 2
         + (h["decay_y"] - h["prod_y"]) ** 2
         + (h["decay_z"] - h["prod_z"]) ** 2
-    )[b]
-    betagamma = np.sqrt(h["px"] ** 2 + h["py"] ** 2 + h["pz"] ** 2)[b] / h["m"][b]
-    scaled = length / (betagamma * GEN["hadronization"]["b_ctau_mm"])
+    )[sel]
+    betagamma = np.sqrt(h["px"] ** 2 + h["py"] ** 2 + h["pz"] ** 2)[sel] / h["m"][sel]
+    scaled = length / (betagamma * ctau)
     n = scaled.size
     assert n > 500
     mean, err = scaled.mean(), scaled.mean() / np.sqrt(n)  # ML fit of an exponential's mean and its error
     assert abs(mean - 1.0) < 3 * err
     assert stats.kstest(scaled, "expon").pvalue > 1e-3
+    if flavour == 4:
+        species = np.abs(h["pdgid"][sel])
+        proper = length / betagamma
+        assert proper[species == 411].mean() > 2.0 * proper[species == 421].mean()
 
 
 def test_b_fragmentation_mean_matches_config():
@@ -511,6 +532,30 @@ def test_k0s_flies_beta_gamma_c_tau_and_decays_into_pions_or_photons():
     scaled = np.asarray(lengths) / (p_gev / m * CTAU_K_SHORT_MM)
     assert stats.kstest(scaled, "expon").pvalue > 1e-3
     assert np.mean(charged) == pytest.approx(0.692, abs=0.025)
+
+
+@pytest.mark.parametrize("pdg", [3122, -3122])
+def test_lambda_flies_beta_gamma_c_tau_and_decays_into_p_pi_or_n_pi0(pdg):
+    """A Lambda (anti-Lambda) decays in flight with c*tau = 78.9 mm into p pi- (pbar pi+) 64 % of the time, else
+    n pi0 -> n + 2 photons, conserving four-momentum and baryon number."""
+    rng = np.random.default_rng(abs(pdg) + (pdg < 0))
+    p_gev, m = 5.0, M_LAMBDA
+    e = np.hypot(p_gev, m)
+    lengths, charged = [], []
+    for _ in range(4000):
+        out = np.zeros((8, N_PARTICLE_COLS))
+        n = add_lambda(rng, out, 0, 0.0, p_gev, 0.0, e, pdg, 0.0, 0.0, 0.0, 0, -1)
+        np.testing.assert_allclose(out[:n, :4].sum(axis=0), [0.0, p_gev, 0.0, e], rtol=1e-9, atol=1e-9)
+        assert n in (2, 3)
+        baryon = out[0, 4]
+        assert baryon == (2212 if n == 2 else 2112) * np.sign(pdg)
+        lengths.append(out[0, PVY])
+        charged.append(n == 2)
+        if n == 2:
+            assert out[0, 5] == np.sign(pdg) and out[1, 5] == -np.sign(pdg)
+    scaled = np.asarray(lengths) / (p_gev / m * CTAU_LAMBDA_MM)
+    assert stats.kstest(scaled, "expon").pvalue > 1e-3
+    assert np.mean(charged) == pytest.approx(0.639, abs=0.025)
 
 
 @pytest.mark.parametrize("pdg,charge", [(213, 1.0), (-213, -1.0), (113, 0.0), (223, 0.0), (323, 1.0), (-313, 0.0)])

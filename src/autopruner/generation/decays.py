@@ -21,18 +21,26 @@ from autopruner.generation.hadronization import pick
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
+    B_HADRONS,
     C_HADRONS,
     CTAU_K_SHORT_MM,
+    CTAU_LAMBDA_MM,
     CTAU_TAU_MM,
+    HADRON_CTAU_COLUMN,
     K_SHORT_TO_CHARGED_PIONS,
+    LAMBDA,
+    LAMBDA_TO_PROTON_PION,
     M_A1,
     M_ELECTRON,
     M_K_CHARGED,
     M_K_LONG,
     M_K_SHORT,
+    M_LAMBDA,
     M_MUON,
+    M_NEUTRON,
     M_PI0,
     M_PI_CHARGED,
+    M_PROTON,
     M_RHO,
     M_TAU,
     M_THREE_PIONS_PI0,
@@ -93,8 +101,6 @@ DECAY_HADRONIC, DECAY_SEMILEPTONIC, DECAY_LEPTONIC = 0, 1, 2
 class DecayParams(NamedTuple):
     """Heavy-flavour decay settings (from config generation.hadronization)."""
 
-    b_ctau_mm: float
-    c_ctau_mm: float
     b_no_open_charm_fraction: float
     b_to_ccs_fraction: float
     b_semileptonic_per_lepton: float
@@ -106,8 +112,6 @@ class DecayParams(NamedTuple):
 def decay_params(had_cfg: dict) -> DecayParams:
     """DecayParams from the `generation.hadronization` config block."""
     return DecayParams(
-        float(had_cfg["b_ctau_mm"]),
-        float(had_cfg["c_ctau_mm"]),
         float(had_cfg["b_no_open_charm_fraction"]),
         float(had_cfg["b_to_ccs_fraction"]),
         float(had_cfg["b_semileptonic_per_lepton"]),
@@ -171,12 +175,38 @@ def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
 
 
 @njit_no_refcount
+def add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index):
+    """Fly a Lambda (pdg > 0) or anti-Lambda beta*gamma*c*tau*Exp(1) and decay it there, isotropically, into p pi-
+    (anti: pbar pi+) or n pi0 (the pi0 as its photons).
+
+    As with the K0S, its daughters become tracks only where it decays inside the pixel volume; with Pythia's normal
+    decays these displaced proton and pion tracks are what the b-tagging track selection and the vertex fit's
+    Lambda veto face in light and charm jets.
+    """
+    scale = CTAU_LAMBDA_MM * rng.standard_exponential() / M_LAMBDA
+    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    c = 2.0 * rng.random() - 1.0
+    phi = 2.0 * math.pi * rng.random()
+    s = 1 if pdg > 0 else -1
+    if rng.random() < LAMBDA_TO_PROTON_PION:
+        q = two_body(px, py, pz, e, M_LAMBDA, M_PROTON, M_PI_CHARGED, c, phi)
+        n = add_particle(out, n, q[0], q[1], q[2], q[3], 2212 * s, float(s), dx, dy, dz, origin, hadron_index)
+        return add_particle(out, n, q[4], q[5], q[6], q[7], -211 * s, -float(s), dx, dy, dz, origin, hadron_index)
+    q = two_body(px, py, pz, e, M_LAMBDA, M_NEUTRON, M_PI0, c, phi)
+    n = add_particle(out, n, q[0], q[1], q[2], q[3], 2112 * s, 0.0, dx, dy, dz, origin, hadron_index)
+    return add_pi0_photons(rng, out, n, q[4], q[5], q[6], q[7], dx, dy, dz, origin, hadron_index)
+
+
+@njit_no_refcount
 def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
-    """Append a hadron as the detector sees it: a pi0 as its photons, a K0S as its decay products, else itself."""
+    """Append a hadron as the detector sees it: a pi0 as its photons, a K0S or a Lambda as its decay products, else
+    itself."""
     if pdg == 111:
         return add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
     if pdg == 310:
         return add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
+    if pdg == LAMBDA or pdg == -LAMBDA:
+        return add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index)
     return add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
 
 
@@ -499,6 +529,17 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
 
 
 @njit_no_refcount
+def heavy_ctau_mm(pdg, flav):
+    """c*tau [mm] of the heavy hadron species `pdg` (either sign) of flavour `flav` (5 or 4), from its table."""
+    table = B_HADRONS if flav == 5 else C_HADRONS
+    apdg = abs(pdg)
+    for r in range(table.shape[0]):
+        if abs(int(table[r, 0])) == apdg:
+            return table[r, HADRON_CTAU_COLUMN]
+    raise ValueError("heavy hadron species without a lifetime")
+
+
+@njit_no_refcount
 def fly(rng, had, i, ctau_mm):
     """Draw the decay vertex of heavy hadron i: distance beta*gamma*c*tau*Exp(1) along its momentum."""
     scale = ctau_mm * rng.standard_exponential() / had[i, XM]  # decay vector = c*tau*t * p / m
@@ -520,7 +561,7 @@ def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     i = 0
     while i < n_had:
         flav = int(had[i, XFLAV])
-        fly(rng, had, i, params.b_ctau_mm if flav == 5 else params.c_ctau_mm)
+        fly(rng, had, i, heavy_ctau_mm(int(had[i, XPDG]), flav))
         k, mode = build_daughters(
             rng, flav, int(had[i, XPDG]), had[i, XQSIGN], had[i, XCHARGE], had[i, XM], params, d_m, d_pdg, d_q, d_kind
         )

@@ -16,7 +16,16 @@ from typing import NamedTuple
 
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, orthonormal_basis
-from autopruner.particles import B_HADRONS, C_HADRONS, CHARGED_HADRONS, M_K_STAR, M_OMEGA, M_RHO, NEUTRAL_HADRONS
+from autopruner.particles import (
+    B_HADRONS,
+    C_HADRONS,
+    CHARGED_HADRONS,
+    LAMBDA,
+    M_K_STAR,
+    M_OMEGA,
+    M_RHO,
+    NEUTRAL_HADRONS,
+)
 
 # Columns of a primary hadron: px, py, pz, E, m, pdgid, charge, heavy flavour (0, 4, 5), quark sign.
 HPX, HPY, HPZ, HE, HM, HPDG, HCHARGE, HFLAV, HQSIGN = range(9)
@@ -121,8 +130,9 @@ def pick(table, u):
 
 @njit_no_refcount
 def light_hadron(rng, charged_fraction, vector_fraction):
-    """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign; a meson is
-    made as its vector partner (`vector_partner`) with probability `vector_fraction`."""
+    """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign (a Lambda is
+    a Lambda or an anti-Lambda alike); a meson is made as its vector partner (`vector_partner`) with probability
+    `vector_fraction`."""
     if rng.random() < charged_fraction:
         row = CHARGED_HADRONS[pick(CHARGED_HADRONS, rng.random())]
         sign = 1 if rng.random() < 0.5 else -1
@@ -130,6 +140,8 @@ def light_hadron(rng, charged_fraction, vector_fraction):
     else:
         row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, rng.random())]
         pdg, charge, mass = int(row[0]), 0.0, row[2]
+        if pdg == LAMBDA and rng.random() < 0.5:
+            pdg = -LAMBDA
     if abs(pdg) < 1000 and rng.random() < vector_fraction:
         pdg, mass = vector_partner(rng, pdg)
     return pdg, charge, mass
