@@ -155,14 +155,21 @@ def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index
 
 
 @njit_no_refcount
+def decay_vertex(rng, ctau_mm, m, px, py, pz, vx, vy, vz):
+    """Decay vertex of a particle of mass m [GeV] and momentum p produced at (vx, vy, vz) [mm]: beta*gamma*c*tau*Exp(1)
+    along p, i.e. (vx, vy, vz) + c*tau*t * p / m with t exponential of mean 1."""
+    scale = ctau_mm * rng.standard_exponential() / m
+    return vx + scale * px, vy + scale * py, vz + scale * pz
+
+
+@njit_no_refcount
 def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Fly a K0S beta*gamma*c*tau*Exp(1) and decay it there into pi+ pi- or pi0 pi0 (photons), isotropically.
 
     Its charged pions become tracks only if it decays inside the pixel volume; the track selection and the vertex
     fit's V0 veto then deal with them as they do with Pythia's K0S.
     """
-    scale = CTAU_K_SHORT_MM * rng.standard_exponential() / M_K_SHORT
-    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    dx, dy, dz = decay_vertex(rng, CTAU_K_SHORT_MM, M_K_SHORT, px, py, pz, vx, vy, vz)
     c = 2.0 * rng.random() - 1.0
     phi = 2.0 * math.pi * rng.random()
     if rng.random() < K_SHORT_TO_CHARGED_PIONS:
@@ -183,8 +190,7 @@ def add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index
     decays these displaced proton and pion tracks are what the b-tagging track selection and the vertex fit's
     Lambda veto face in light and charm jets.
     """
-    scale = CTAU_LAMBDA_MM * rng.standard_exponential() / M_LAMBDA
-    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    dx, dy, dz = decay_vertex(rng, CTAU_LAMBDA_MM, M_LAMBDA, px, py, pz, vx, vy, vz)
     c = 2.0 * rng.random() - 1.0
     phi = 2.0 * math.pi * rng.random()
     s = 1 if pdg > 0 else -1
@@ -487,8 +493,7 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
     `nbody`; the tau polarisation is not followed. `scratch` (at least 4 x 4) holds intermediate momenta.
     """
     t = 1 if pdg > 0 else -1  # tau- (pdg 15): its daughters carry the signs written for tau-
-    scale = CTAU_TAU_MM * rng.standard_exponential() / M_TAU
-    dx, dy, dz = vx + scale * px, vy + scale * py, vz + scale * pz
+    dx, dy, dz = decay_vertex(rng, CTAU_TAU_MM, M_TAU, px, py, pz, vx, vy, vz)
     u = rng.random()
     if u < TAU_TO_ELECTRON + TAU_TO_MUON:
         is_e = u < TAU_TO_ELECTRON
@@ -542,10 +547,9 @@ def heavy_ctau_mm(pdg, flav):
 @njit_no_refcount
 def fly(rng, had, i, ctau_mm):
     """Draw the decay vertex of heavy hadron i: distance beta*gamma*c*tau*Exp(1) along its momentum."""
-    scale = ctau_mm * rng.standard_exponential() / had[i, XM]  # decay vector = c*tau*t * p / m
-    had[i, XDECX] = had[i, XPRODX] + scale * had[i, XPX]
-    had[i, XDECY] = had[i, XPRODY] + scale * had[i, XPY]
-    had[i, XDECZ] = had[i, XPRODZ] + scale * had[i, XPZ]
+    had[i, XDECX], had[i, XDECY], had[i, XDECZ] = decay_vertex(
+        rng, ctau_mm, had[i, XM], had[i, XPX], had[i, XPY], had[i, XPZ], had[i, XPRODX], had[i, XPRODY], had[i, XPRODZ]
+    )
 
 
 @nb.njit(cache=True)
