@@ -67,6 +67,15 @@ C_HADRONS = np.array(
     [(421, 0, 1.86484, 0.55, 0.1229), (411, 1, 1.86966, 0.25, 0.3118), (431, 1, 1.96835, 0.10, 0.1500),
      (4122, 1, 2.28646, 0.10, 0.0606)]
 )
+# The charm hadron of a b -> c decay, by b-hadron species (rows in B_HADRONS order; columns: shares of the C_HADRONS
+# rows D0, D+, Ds, Lambda_c). The c quark mostly joins the b hadron's spectator: B- = b u-bar gives a D0, B0-bar =
+# b d-bar a D+ or, through D*+ -> D0 pi+, a D0; Bs-bar a Ds; Lambda_b a Lambda_c. Approximate shares from the PDG's
+# inclusive B+ -> D0-bar X (86.7 %), D- X (9.9 %) and B0 -> D0-bar X (47.4 %), D- X (36.9 %), B -> Lambda_c X (3.6 %),
+# Bs -> Ds X (93 %). Drawing it from the production mix instead gave a B+ a D- in a quarter of its decays, whose
+# charge then needed two more charged pions: B+ decays made 0.5 tracks more than Pythia 8's, B0 decays as many.
+CHARM_FROM_B = np.array(
+    [(0.53, 0.41, 0.02, 0.04), (0.85, 0.10, 0.015, 0.035), (0.07, 0.04, 0.85, 0.04), (0.12, 0.06, 0.02, 0.80)]
+)
 HADRON_CTAU_COLUMN = 4
 
 NEUTRINO_PDGIDS = (12, 14, 16)

@@ -30,7 +30,15 @@ from autopruner.generation.decays import (
     va_three_body,
 )
 from autopruner.generation.toy import generate_events
-from autopruner.particles import CTAU_TAU_MM, M_TAU, TAU_TO_ELECTRON, TAU_TO_MUON
+from autopruner.particles import (
+    B_HADRONS,
+    C_HADRONS,
+    CHARM_FROM_B,
+    CTAU_TAU_MM,
+    M_TAU,
+    TAU_TO_ELECTRON,
+    TAU_TO_MUON,
+)
 
 CONFIG = yaml.safe_load(DEFAULT_CONFIG.read_text())
 HAD = CONFIG["generation"]["hadronization"]
@@ -157,6 +165,29 @@ def test_b_decays_to_tau_at_the_configured_rate_and_the_lepton_spectrum_is_hard(
     assert np.mean(with_tau) == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / len(with_tau)))
     assert len(e_mu) > 400
     assert np.mean(e_mu) > 1.05 * np.mean(e_nu)
+
+
+@pytest.mark.parametrize("b_pdg,b_charge,row", [(-521, -1.0, 1), (-511, 0.0, 0), (-531, 0.0, 2), (5122, 0.0, 3)])
+def test_the_charm_of_b_to_c_joins_the_spectator(b_pdg, b_charge, row):
+    """The c quark of b -> c makes the charm hadron that the b hadron's spectator gives (`CHARM_FROM_B`): a B- (b
+    u-bar) a D0 in 85 % of its decays, not the production mix's 55 %; a B0-bar a D+ in 41 %. Only the charm hadron
+    of the c quark counts (positive PDG id for a b quark); the anti-charm hadron of W- -> c-bar s is the mix's."""
+    species = []
+    for had, _ in _decay_many(b_pdg, b_charge, B_HADRONS[row, 2], 5, 4000, 11):
+        from_b = (had[:, XPARENT] == 0) & (had[:, XPDG] > 0) & (np.arange(len(had)) > 0)
+        species.extend(had[from_b, XPDG].astype(int))
+    species = np.asarray(species)
+    assert len(species) > 3000  # b -> c in all but the no-open-charm share
+    for col, charm_pdg in enumerate(C_HADRONS[:, 0].astype(int)):
+        p = CHARM_FROM_B[row, col]
+        assert np.mean(species == charm_pdg) == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / len(species)) + 1e-3)
+
+
+def test_charm_from_b_rows_are_distributions_over_the_charm_species():
+    """Every row of CHARM_FROM_B (one per B_HADRONS species) shares out 1 over the C_HADRONS species."""
+    assert CHARM_FROM_B.shape == (len(B_HADRONS), len(C_HADRONS))
+    np.testing.assert_allclose(CHARM_FROM_B.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(CHARM_FROM_B >= 0)
 
 
 @pytest.mark.parametrize("frame", ["singlet", "rest_frame"])

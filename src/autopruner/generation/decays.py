@@ -23,6 +23,7 @@ from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     B_HADRONS,
     C_HADRONS,
+    CHARM_FROM_B,
     CTAU_K_SHORT_MM,
     CTAU_LAMBDA_MM,
     CTAU_TAU_MM,
@@ -309,17 +310,50 @@ def _light_charged(rng, sign):
 @njit_no_refcount
 def _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign):
     """Append a charm hadron (sign +1: c quark, -1: c antiquark) drawn from the production mix; returns (k, charge)."""
-    row = C_HADRONS[pick(C_HADRONS, rng.random())]
+    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, C_HADRONS[pick(C_HADRONS, rng.random())], sign)
+
+
+@njit_no_refcount
+def _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, b_pdg, sign):
+    """Append the charm hadron of the b -> c quark of b hadron `b_pdg` (sign as `_push_charm`), drawn from that
+    species' row of CHARM_FROM_B, where the c quark joins the spectator (the production mix for a species not in
+    B_HADRONS); returns (k, charge)."""
+    species = b_species_row(b_pdg)
+    if species < 0:
+        return _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign)
+    shares = CHARM_FROM_B[species]
+    u = rng.random()
+    i = 0
+    acc = shares[0]
+    while u >= acc and i < shares.shape[0] - 1:
+        i += 1
+        acc += shares[i]
+    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, C_HADRONS[i], sign)
+
+
+@njit_no_refcount
+def _push_charm_row(d_m, d_pdg, d_q, d_kind, k, row, sign):
+    """Append the charm hadron of C_HADRONS row `row` with the given quark sign; returns (k, charge)."""
     k = _push(d_m, d_pdg, d_q, d_kind, k, row[2], int(row[0]) * sign, row[1] * sign, KIND_HEAVY)
     return k, row[1] * sign
+
+
+@njit_no_refcount
+def b_species_row(b_pdg):
+    """Row of B_HADRONS (and CHARM_FROM_B) of b hadron `b_pdg`, of either sign; -1 if it is none of them."""
+    for i in range(B_HADRONS.shape[0]):
+        if abs(int(B_HADRONS[i, 0])) == abs(b_pdg):
+            return i
+    return -1
 
 
 @nb.njit(cache=True)
 def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
     """Daughter list of a b- (flav 5) or c- (flav 4) hadron with PDG id `pdg`; returns (number of daughters, mode).
 
-    b decays follow the quark-level b -> c W*: a charm hadron of the quark's sign except in the small share without
-    open charm (b -> u, charmonium); the W* gives e nu or mu nu (`b_semileptonic_per_lepton` each), tau nu
+    b decays follow the quark-level b -> c W*: a charm hadron of the quark's sign, the one the c quark makes with the
+    b hadron's spectator (`CHARM_FROM_B`), except in the small share without open charm (b -> u, charmonium); the W*
+    gives e nu or mu nu (`b_semileptonic_per_lepton` each), tau nu
     (`b_to_tau_fraction`), c-bar s (a second, anti-charm hadron, `b_to_ccs_fraction`) or light quarks. c decays are
     c -> s W*, semileptonic with `c_semileptonic_per_lepton` per lepton flavour; a Ds also decays to tau nu
     (`ds_to_tau_fraction`, the mode DECAY_LEPTONIC: the tau and its neutrino are the only daughters). A
@@ -364,7 +398,7 @@ def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q
     if flav == 5:
         n_pi0_mean = PI0_MEAN_B
         if rng.random() >= params.b_no_open_charm_fraction:
-            k, q_c = _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, qs)  # b -> c
+            k, q_c = _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, pdg, qs)  # b -> c, with the spectator
             q_rem -= q_c
         ccs = (not semileptonic) and u_w < 2.0 * p_lep + p_tau + params.b_to_ccs_fraction
         if ccs:
