@@ -47,6 +47,28 @@ def track_efficiency(pt_gev: np.ndarray, abs_eta: np.ndarray, eff_cfg: dict) -> 
     return np.where(central, np.where(high_pt, c_hi, c_lo), np.where(high_pt, f_hi, f_lo))
 
 
+@nb.njit(cache=True)
+def _found_kernel(u, pt_gev, eta, abs_eta_split, pt_split_gev, central, forward):
+    """Whether the tracker finds each candidate: its uniform deviate u below `track_efficiency` of its pT and |eta|.
+
+    One pass instead of numpy's nested ``where`` over the candidates (two masks and three temporaries of their
+    length); the efficiency of each candidate is the same config value, so the flags are the same.
+    """
+    found = np.empty(u.shape[0], dtype=np.bool_)
+    for j in range(u.shape[0]):
+        eff_bins = central if abs(eta[j]) <= abs_eta_split else forward
+        found[j] = u[j] < (eff_bins[1] if pt_gev[j] > pt_split_gev else eff_bins[0])
+    return found
+
+
+def found_tracks(u: np.ndarray, pt_gev: np.ndarray, eta: np.ndarray, eff_cfg: dict) -> np.ndarray:
+    """``u < track_efficiency(pt_gev, |eta|)``: which candidates the tracker finds, given their uniform deviates."""
+    return _found_kernel(
+        u, pt_gev, eta, float(eff_cfg["abs_eta_split"]), float(eff_cfg["pt_split_gev"]),
+        tuple(float(v) for v in eff_cfg["central"]), tuple(float(v) for v in eff_cfg["forward"]),
+    )
+
+
 def pt_resolution(pt_gev: np.ndarray, abs_eta: np.ndarray, res_cfg: dict) -> np.ndarray:
     """Relative track pT resolution sigma(pT)/pT = constant (+) per_gev * pT in the |eta| bin of each track."""
     ibin = np.minimum(
@@ -78,7 +100,12 @@ def _helix_ip(x_mm, y_mm, z_mm, px, py, pz, h, b_field_t):
 
     Written operation for operation as the numpy expressions it replaced, so the values are bit-identical.
     """
-    pt = math.hypot(px, py)
+    return _helix_ip_pt(x_mm, y_mm, z_mm, px, py, pz, math.hypot(px, py), h, b_field_t)
+
+
+@nb.njit(cache=True, inline="always")
+def _helix_ip_pt(x_mm, y_mm, z_mm, px, py, pz, pt, h, b_field_t):
+    """`_helix_ip` given pt = math.hypot(px, py), for callers that have it already."""
     sin_phi, cos_phi = py / pt, px / pt
     radius_mm = 1000.0 * pt / (C_GEV_PER_T_M * b_field_t)
     cx = x_mm + h * radius_mm * sin_phi
@@ -242,12 +269,35 @@ def _deposit_kind(abs_pdgid, reaches):
     return DEPOSIT_HAD
 
 
+#: relative margin of the x^2 + y^2 comparisons that spare a hypot: far above their rounding (a few ulp) and that of
+#: math.hypot (below 1 ulp), so they decide only where math.hypot would decide the same
+SQUARED_MARGIN = 1e-12
+
+
+@nb.njit(cache=True, inline="always")
+def _surely_below(x, y, threshold):
+    """Whether math.hypot(x, y) < threshold is certain from x^2 + y^2 alone (False: undecided, or not below)."""
+    return x * x + y * y < threshold * threshold * (1.0 - SQUARED_MARGIN)
+
+
+@nb.njit(cache=True, inline="always")
+def _inside_radius(x, y, radius):
+    """``math.hypot(x, y) < radius``, decided from x^2 + y^2 where that lies clearly on one side of radius^2 (the
+    hypot costs as much as the rest of a track), by math.hypot itself in the narrow band between (and for NaN)."""
+    if _surely_below(x, y, radius):
+        return True
+    if x * x + y * y > radius * radius * (1.0 + SQUARED_MARGIN):
+        return False
+    return math.hypot(x, y) < radius
+
+
 @nb.njit(cache=True)
 def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
     """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
 
     The direction, two thirds of the cost, is computed only for particles that need it: a charged particle that
-    curls up before the calorimeter and is too soft for a track has none. A charged particle that reaches the
+    curls up before the calorimeter and is too soft for a track has none, and where its x^2 + y^2 already shows it
+    (`_surely_below`), not even its pT is taken. A charged particle that reaches the
     calorimeter is bent by the field; its cell is left at -1 here and its (index, eta, phi, sin of the bending angle)
     are returned so that the caller can take the arcsine with numpy, exactly as the numpy detector did, and
     `_bend_cells` can finish the cell.
@@ -261,9 +311,13 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
     deposit = np.empty(n, dtype=np.int8)
     n_trk = 0
     n_bent = 0
+    pt_soft_gev = min(pt_curl_gev, trk_pt_min_gev)
     for i in range(n):
-        pt = math.hypot(px[i], py[i])
         charged = charge[i] != 0
+        if charged and _surely_below(px[i], py[i], pt_soft_gev):
+            deposit[i] = DEPOSIT_NONE  # curls up before the calorimeter and too soft for a track: spare the hypot
+            continue
+        pt = math.hypot(px[i], py[i])
         kind = _deposit_kind(abs(pdgid[i]), not charged or pt > pt_curl_gev)
         deposit[i] = kind
         if kind == DEPOSIT_NONE and not (charged and pt > trk_pt_min_gev):
@@ -409,13 +463,13 @@ def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gaus
         while i >= ev_end:
             ev += 1
             ev_end += counts[ev]
-        if math.hypot(vx[i], vy[i]) >= res.max_production_radius_mm:
+        if not _inside_radius(vx[i], vy[i], res.max_production_radius_mm):
             continue
-        pt_t = pt_gev[j]
+        pt_t = pt_gev[j]  # math.hypot(px[i], py[i]), from the particle pass
         pt_res = _pt_resolution(pt_t, abs(eta[j]), res.pt_abs_eta_edges, res.pt_constant, res.pt_per_gev)
         pt_meas = abs(pt_t * (1.0 + pt_res * gauss_pt[g]))
-        d0_true, z_pca = _helix_ip(vx[i], vy[i], vz[i], px[i], py[i], pz[i], _charge_sign(charge[i]),
-                                   res.magnetic_field_t)
+        d0_true, z_pca = _helix_ip_pt(vx[i], vy[i], vz[i], px[i], py[i], pz[i], pt_t, _charge_sign(charge[i]),
+                                      res.magnetic_field_t)
         z0_true = z_pca - pv_z_mm[ev]
         sig_d0 = math.hypot(res.d0_constant_mm, res.d0_over_pt_mm_gev / pt_meas)
         sig_z0 = math.hypot(res.z0_constant_mm, res.z0_over_pt_mm_gev / pt_meas)
@@ -461,8 +515,7 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     """
     p = particles
     c = particle_pass(p, det_cfg) if passed is None else passed
-    eff = track_efficiency(c.track_pt_gev, np.abs(c.track_eta), det_cfg["track_efficiency"])
-    found = rng.random(c.track_index.size) < eff
+    found = found_tracks(rng.random(c.track_index.size), c.track_pt_gev, c.track_eta, det_cfg["track_efficiency"])
     n_found = int(np.count_nonzero(found))
     gauss_pt = rng.standard_normal(n_found)
     tail = ip_tail_factor(n_found, det_cfg["ip_tails"], rng)
