@@ -89,6 +89,25 @@ def ip_tail_factor(n_tracks: int, tail_cfg: dict, rng: np.random.Generator) -> n
     return np.where(rng.random(n_tracks) < tail_cfg["fraction"], tail_cfg["scale"], 1.0)
 
 
+@nb.njit(cache=True)
+def _tail_factor(u, fraction, scale):
+    """`ip_tail_factor` from its uniform deviates u, in place: ``scale`` where u < ``fraction``, else 1."""
+    for j in range(u.shape[0]):
+        u[j] = scale if u[j] < fraction else 1.0
+    return u
+
+
+@nb.njit(cache=True)
+def _buffer(n):
+    """An uninitialised float64 array of n elements from numba's allocator, for numpy to fill (``out=``).
+
+    numpy advises transparent huge pages for the arrays of 4 MB and more that it allocates itself; the kernel may
+    compact memory to fault those in, which cost the detector 0.1-0.2 s per default shard on a busy machine, more
+    than the same memory in 4 KiB pages (the track draws and cosh are several such arrays).
+    """
+    return np.empty(n)
+
+
 def ip_resolution(pt_gev: np.ndarray, res_cfg: dict) -> np.ndarray:
     """Impact-parameter resolution [mm]: constant (+) over_pt / pT."""
     return np.hypot(res_cfg["constant_mm"], res_cfg["over_pt_mm_gev"] / pt_gev)
@@ -509,20 +528,22 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     without it: the cut only removes tracks.
 
     The random numbers are drawn with numpy, in bulk and in a fixed order (efficiency, pT smearing, IP tail, d0, z0
-    smearing); one compiled pass then builds the tracks. `passed` may give the table's `particle_pass`, shared with
-    the calorimeter. Returns (dict of flat track arrays, per-event counts); `particle_index` points into the flat
-    particle table.
+    smearing), into `_buffer` arrays; one compiled pass then builds the tracks. `passed` may give the table's
+    `particle_pass`, shared with the calorimeter. Returns (dict of flat track arrays, per-event counts);
+    `particle_index` points into the flat particle table.
     """
     p = particles
     c = particle_pass(p, det_cfg) if passed is None else passed
-    found = found_tracks(rng.random(c.track_index.size), c.track_pt_gev, c.track_eta, det_cfg["track_efficiency"])
+    n_cand = c.track_index.size
+    found = found_tracks(rng.random(out=_buffer(n_cand)), c.track_pt_gev, c.track_eta, det_cfg["track_efficiency"])
     n_found = int(np.count_nonzero(found))
-    gauss_pt = rng.standard_normal(n_found)
-    tail = ip_tail_factor(n_found, det_cfg["ip_tails"], rng)
-    gauss_d0 = rng.standard_normal(n_found)
-    gauss_z0 = rng.standard_normal(n_found)
+    gauss_pt = rng.standard_normal(out=_buffer(n_found))
+    tail = _tail_factor(rng.random(out=_buffer(n_found)), float(det_cfg["ip_tails"]["fraction"]),
+                        float(det_cfg["ip_tails"]["scale"]))
+    gauss_d0 = rng.standard_normal(out=_buffer(n_found))
+    gauss_z0 = rng.standard_normal(out=_buffer(n_found))
     *arrays, counts = _track_kernel(
-        c.track_index, found, c.track_pt_gev, c.track_eta, c.track_phi, np.cosh(c.track_eta),
+        c.track_index, found, c.track_pt_gev, c.track_eta, c.track_phi, np.cosh(c.track_eta, out=_buffer(n_cand)),
         gauss_pt, tail, gauss_d0, gauss_z0,
         *(np.ascontiguousarray(a) for a in (p.px, p.py, p.pz, p.e, p.vx, p.vy, p.vz, p.charge, p.pdgid, p.origin,
                                             p.hadron_index)),

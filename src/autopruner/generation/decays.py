@@ -587,30 +587,15 @@ def fly(rng, had, i, ctau_mm):
 
 
 @nb.njit(cache=True)
-def decay_scratch():
-    """Scratch buffers of `decay_heavy_hadrons_into`: the daughters' masses, PDG ids, charges and kinds, their
-    momenta, and the tau decay's intermediate momenta."""
-    return (
-        np.empty(MAX_DAUGHTERS),
-        np.empty(MAX_DAUGHTERS, dtype=np.int64),
-        np.empty(MAX_DAUGHTERS),
-        np.empty(MAX_DAUGHTERS, dtype=np.int64),
-        np.empty((MAX_DAUGHTERS, 4)),
-        np.empty((4, 4)),
-    )
-
-
-@nb.njit(cache=True)
 def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     """Fly and decay every heavy hadron in had[:n_had], appending cascade c-hadrons to `had` and the stable daughters to
     `out`. Returns (n_had, n_out)."""
-    return decay_heavy_hadrons_into(rng, had, n_had, params, out, n_out, decay_scratch())
-
-
-@nb.njit(cache=True)
-def decay_heavy_hadrons_into(rng, had, n_had, params, out, n_out, scratch):
-    """`decay_heavy_hadrons` with the caller's `decay_scratch`, so that an event loop allocates nothing per event."""
-    d_m, d_pdg, d_q, d_kind, mom, tau_scratch = scratch
+    d_m = np.empty(MAX_DAUGHTERS)
+    d_pdg = np.empty(MAX_DAUGHTERS, dtype=np.int64)
+    d_q = np.empty(MAX_DAUGHTERS)
+    d_kind = np.empty(MAX_DAUGHTERS, dtype=np.int64)
+    mom = np.empty((MAX_DAUGHTERS, 4))
+    tau_scratch = np.empty((4, 4))
     i = 0
     while i < n_had:
         flav = int(had[i, XFLAV])
@@ -631,8 +616,7 @@ def decay_heavy_hadrons_into(rng, had, n_had, params, out, n_out, scratch):
             if d_kind[j] == KIND_HEAVY:
                 if n_had >= had.shape[0]:
                     raise ValueError("heavy-hadron buffer full")
-                for c in range(4):
-                    had[n_had, XPX + c] = mom[j, c]
+                had[n_had, XPX : XE + 1] = mom[j]
                 had[n_had, XM] = d_m[j]
                 had[n_had, XPDG] = d_pdg[j]
                 had[n_had, XCHARGE] = d_q[j]

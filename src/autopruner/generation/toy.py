@@ -38,9 +38,8 @@ from autopruner.generation.decays import (
     XQSIGN,
     DecayParams,
     add_final,
-    decay_heavy_hadrons_into,
+    decay_heavy_hadrons,
     decay_params,
-    decay_scratch,
 )
 from autopruner.generation.events import PROCESS_ID, GeneratedEvents, check_process, four_vector_dict
 from autopruner.generation.hadronization import (
@@ -194,7 +193,7 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     return n
 
 
-@njit_no_refcount
+@nb.njit(cache=True)
 def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     """Whether hadrons prim[h0:h1] can be boosted and rescaled to the four-vector t: there are at least two of
     them and its mass exceeds `factor` times the sum of theirs plus `margin` [GeV].
@@ -211,7 +210,7 @@ def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     return m2 > 0.0 and math.sqrt(m2) > factor * m_sum + margin
 
 
-@njit_no_refcount
+@nb.njit(cache=True)
 def _fits(prim, h0, h1, tx, ty, tz, te):
     """Whether hadrons prim[h0:h1] close a group: reachable, with the target mass above theirs by a
     margin."""
@@ -242,18 +241,7 @@ def boost_hadrons(prim, h0, h1, bx, by, bz):
 
 @nb.njit(cache=True)
 def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim):
-    """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n (see `hadronize_seeds_into`)."""
-    stack, row = shower_scratch(sp)
-    return hadronize_seeds_into(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim,
-                                stack, row)
-
-
-@nb.njit(cache=True)
-def hadronize_seeds_into(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim, stack,
-                         row):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
-
-    `stack` and `row` are the caller's `shower_scratch`, so that the event loop allocates nothing per event.
 
     The first `n_singlet` seeds form a colour singlet (the b and b-bar of H -> b bbar) moving with velocity
     (bx, by, bz); they shower with `singlet_sp`, the others with `sp`. `mode` says what happens in the singlet's rest
@@ -271,6 +259,7 @@ def hadronize_seeds_into(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, s
     group join the previous group, or, where there is none or it cannot reach the joint four-momentum, the
     whole event. The hadrons then sum exactly to the seeds unless even the whole event cannot be reached.
     """
+    stack, row = shower_scratch(sp)
     n_fin = 0
     n_prim = 0
     g_start = 0  # first hadron of the group of showers whose four-momentum is being collected
@@ -344,12 +333,8 @@ def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row
 
 
 @nb.njit(cache=True)
-def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part, stack, row,
-               dec_scratch):
-    """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z).
-
-    `stack` and `row` are the shower's scratch (`shower_scratch`), `dec_scratch` the decays' (`decay_scratch`).
-    """
+def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part):
+    """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvy = rng.normal(0.0, ev_p.beam_spot_xy_mm)
     pvz = rng.normal(0.0, ev_p.beam_spot_z_mm)
@@ -364,16 +349,14 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
     bx = by = bz = 0.0
     if is_signal:  # the Higgs velocity (truth row 0)
         bx, by, bz = truth[0, 0] / truth[0, 3], truth[0, 1] / truth[0, 3], truth[0, 2] / truth[0, 3]
-    n_prim = hadronize_seeds_into(rng, seeds, n_seeds, n_singlet, ev_p.singlet_mode, bx, by, bz, sp, singlet_sp, had_p,
-                                  fin, prim, stack, row)
+    n_prim = hadronize_seeds(rng, seeds, n_seeds, n_singlet, ev_p.singlet_mode, bx, by, bz, sp, singlet_sp, had_p, fin,
+                             prim)
     n_heavy = 0
     n_part = 0
     for j in range(n_prim):
         if prim[j, HFLAV] > 0:
-            for c in range(N_HEAVY_COLS):
-                heavy[n_heavy, c] = 0.0
-            for c in range(4):
-                heavy[n_heavy, c] = prim[j, HPX + c]
+            heavy[n_heavy, :] = 0.0
+            heavy[n_heavy, 0:4] = prim[j, HPX : HE + 1]
             heavy[n_heavy, XM] = prim[j, HM]
             heavy[n_heavy, XPDG] = prim[j, HPDG]
             heavy[n_heavy, XCHARGE] = prim[j, HCHARGE]
@@ -399,7 +382,7 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
                 ORIGIN_PROMPT,
                 -1,
             )
-    n_heavy, n_part = decay_heavy_hadrons_into(rng, heavy, n_heavy, dec_p, part, n_part, dec_scratch)
+    n_heavy, n_part = decay_heavy_hadrons(rng, heavy, n_heavy, dec_p, part, n_part)
     n_part = _underlying_event(rng, ev_p, had_p, part, n_part, pvx, pvy, pvz)
     return n_truth, n_heavy, n_part, pvx, pvy, pvz
 
@@ -415,8 +398,6 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     prim = np.empty((8192, N_HADRON_COLS))
     heavy = np.empty((256, N_HEAVY_COLS))
     part = np.empty((16384, N_PARTICLE_COLS))
-    stack, row = shower_scratch(sp)
-    dec_scratch = decay_scratch()
     cols = _particle_columns(n_events * PARTICLES_PER_EVENT_RESERVED + 1024)
     all_truth = np.empty((n_events * 6 + 16, N_TRUTH_COLS))
     all_heavy = np.empty((n_events * 4 + 16, N_HEAVY_COLS))
@@ -429,8 +410,7 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     nh_tot = 0
     for ev in range(n_events):
         n_truth, n_heavy, n_part, pvx, pvy, pvz = _one_event(
-            rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part, stack, row,
-            dec_scratch,
+            rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part
         )
         cols = _reserve(cols, np_tot, np_tot + n_part, ev + 1, n_events)
         all_truth = _grow(all_truth, nt_tot + n_truth)
