@@ -39,7 +39,11 @@ class DetectorResponse:
 
 
 def track_efficiency(pt_gev: np.ndarray, abs_eta: np.ndarray, eff_cfg: dict) -> np.ndarray:
-    """Tracking efficiency of charged particles (Delphes ATLAS card form: two pT bins x two |eta| bins)."""
+    """Tracking efficiency of charged particles (Delphes ATLAS card form: two pT bins x two |eta| bins).
+
+    The detector applies it through `found_tracks`, which compares each candidate's deviate with the same value in
+    one compiled pass.
+    """
     central = abs_eta <= eff_cfg["abs_eta_split"]
     high_pt = pt_gev > eff_cfg["pt_split_gev"]
     c_lo, c_hi = eff_cfg["central"]
@@ -84,7 +88,8 @@ def ip_tail_factor(n_tracks: int, tail_cfg: dict, rng: np.random.Generator) -> n
 
     Real trackers have non-Gaussian impact-parameter tails (hadronic interactions in the material, wrong hits, multiple
     scattering tails) that the quoted error does not cover; they, not the Gaussian core, limit the light-jet rejection
-    of IP taggers. The reported ``d0_err``/``z0_err`` stay the core resolution.
+    of IP taggers. The reported ``d0_err``/``z0_err`` stay the core resolution. The detector computes the same
+    factors in place from the same deviates (`_tail_factor`).
     """
     return np.where(rng.random(n_tracks) < tail_cfg["fraction"], tail_cfg["scale"], 1.0)
 
@@ -315,11 +320,11 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
     """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
 
     The direction, two thirds of the cost, is computed only for particles that need it: a charged particle that
-    curls up before the calorimeter and is too soft for a track has none, and where its x^2 + y^2 already shows it
-    (`_surely_below`), not even its pT is taken. A charged particle that reaches the
-    calorimeter is bent by the field; its cell is left at -1 here and its (index, eta, phi, sin of the bending angle)
-    are returned so that the caller can take the arcsine with numpy, exactly as the numpy detector did, and
-    `_bend_cells` can finish the cell.
+    curls up before the calorimeter and is too soft for a track has none, and where its x^2 + y^2 already shows
+    that (`_surely_below`), not even its pT is taken. A charged particle that reaches the calorimeter is bent by the
+    field; its cell is left at -1 here and its (index, eta, phi, sin of the bending angle) are returned so that the
+    caller can take the arcsine with numpy, exactly as the numpy detector did, and `_bend_cells` can finish the
+    cell.
     """
     n = px.shape[0]
     trk = np.empty(n, dtype=np.int64)
