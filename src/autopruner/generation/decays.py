@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from autopruner.generation.hadronization import pick
+from autopruner.generation.hadronization import pick, pick_share
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
@@ -321,14 +321,8 @@ def _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, b_pdg, sign):
     species = b_species_row(b_pdg)
     if species < 0:
         return _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign)
-    shares = CHARM_FROM_B[species]
-    u = rng.random()
-    i = 0
-    acc = shares[0]
-    while u >= acc and i < shares.shape[0] - 1:
-        i += 1
-        acc += shares[i]
-    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, C_HADRONS[i], sign)
+    row = C_HADRONS[pick_share(CHARM_FROM_B[species], rng.random())]
+    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, row, sign)
 
 
 @njit_no_refcount

@@ -119,13 +119,19 @@ def preconfine(fin, f0, f1, cluster_mass_gev):
 
 @njit_no_refcount
 def pick(table, u):
-    """Row of a species table (last column: shares adding up to 1) for a uniform number u."""
+    """Row of a species table (column 3: shares adding up to 1) for a uniform number u."""
+    return pick_share(table[:, 3], u)
+
+
+@njit_no_refcount
+def pick_share(shares, u):
+    """Index of the share (shares adding up to 1, laid end to end) that a uniform number u falls into."""
     acc = 0.0
-    for i in range(table.shape[0] - 1):
-        acc += table[i, 3]
+    for i in range(shares.shape[0] - 1):
+        acc += shares[i]
         if u < acc:
             return i
-    return table.shape[0] - 1
+    return shares.shape[0] - 1
 
 
 @njit_no_refcount
