@@ -220,6 +220,24 @@ def test_autopruner_key_reruns_the_pruning_branch(pipeline_run: Path):
     assert jobs["evaluate"] == 2 * len(BUDGETS)  # the baseline's evaluation stays
 
 
+def test_a_new_budget_or_seed_adds_its_jobs_and_reruns_no_other_training(pipeline_run: Path):
+    listed = f"  budgets: [{', '.join(str(b) for b in BUDGETS)}]\n"
+    assert 50 not in BUDGETS
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", listed,
+                            f"  budgets: [{', '.join(str(b) for b in sorted([*BUDGETS, 50]))}]\n"):
+        jobs = jobs_to_run(pipeline_run)
+    assert jobs["train_autopruner"] == 1 and jobs["reduce"] == 1 and jobs["retrain"] == 1
+    assert not set(jobs) & (UPSTREAM | {"train_baseline", "feature_ranking", "method_magnitude", "method_uniform",
+                                        "method_search", "method_pquant"})
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "training:\n",
+                            f"training:\n  seeds: [{SEED}, {SEED + 1}]\n"):
+        jobs = jobs_to_run(pipeline_run)
+    assert jobs["train_baseline"] == 1  # the new seed's; the first seed's models stay
+    assert jobs["train_autopruner"] == len(BUDGETS)
+    assert not set(jobs) & UPSTREAM
+    assert jobs_to_run(pipeline_run) == {}
+
+
 def test_module_edit_reruns_its_stage_and_what_follows(pipeline_run: Path):
     module = pipeline_run / "src/autopruner/evaluation/metrics.py"
     with _edit_then_restore(module, '"""', '"""An edit. '):

@@ -86,11 +86,14 @@ def source_digest(*modules: str, root: Path = PACKAGE_ROOT) -> str:
     return _digest(tuple(sorted(modules)), root)
 
 
-def config_subset(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    """The part of ``config`` named by dotted ``keys`` (``"evaluation"``, ``"autopruner.closed_threshold"``).
+def config_subset(config: Mapping[str, Any], *keys: str, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """The part of ``config`` named by dotted ``keys`` (``"evaluation"``, ``"autopruner.closed_threshold"``), without
+    the dotted keys in ``exclude`` that lie inside it.
 
     The result keeps the nesting, so a function reading ``cfg["autopruner"]["closed_threshold"]`` works on it unchanged;
-    a missing key raises KeyError naming the dotted key.
+    a missing key raises KeyError naming the dotted key. ``exclude`` is for keys that choose which jobs exist rather
+    than what a job computes (`JOB_LIST_KEYS`): a job for seed 1 names its seed in its wildcards, and must not rerun
+    because seed 3 was added to ``training.seeds``.
     """
     subset: dict[str, Any] = {}
     for key in keys:
@@ -104,4 +107,20 @@ def config_subset(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = copy.deepcopy(node)
+    for key in exclude:
+        _drop(subset, key.split("."))
     return subset
+
+
+#: config keys that list the jobs to run (seeds, budgets, compared methods); every job reads its own seed, budget
+#: and method from its wildcards, never these lists, so they stay out of the jobs' ``params.config``
+JOB_LIST_KEYS = ("training.seeds", "autopruner.budgets", "methods.budgets", "methods.compare")
+
+
+def _drop(subset: dict[str, Any], parts: list[str]) -> None:
+    """Remove the dotted key ``parts`` from ``subset`` where it is present."""
+    node = subset.get(parts[0])
+    if len(parts) == 1:
+        subset.pop(parts[0], None)
+    elif isinstance(node, dict):
+        _drop(node, parts[1:])

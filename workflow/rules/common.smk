@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from autopruner.generation import BACKEND_MODULES, backend_generation_config
-from autopruner.provenance import config_subset, source_digest
+from autopruner.provenance import JOB_LIST_KEYS, config_subset, source_digest
 
 PROCESSES = ["hbb", "qcd"]
 #: model kinds per variant: the baseline's one model, and per budget the AutoPruner model, its reduction and the
@@ -30,8 +30,10 @@ wildcard_constraints:
 
 
 def cfg(*keys):
-    """The config subset a rule reads (dotted keys), passed as ``params.config``."""
-    return config_subset(config, *keys)
+    """The config subset a rule reads (dotted keys), passed as ``params.config``; without the lists of seeds, budgets
+    and methods (``JOB_LIST_KEYS``), which say which jobs exist: adding a seed or a budget adds jobs and reruns the
+    rules that gather them (their input files change), not the others."""
+    return config_subset(config, *keys, exclude=JOB_LIST_KEYS)
 
 
 def code(*modules):
