@@ -318,7 +318,7 @@ def _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, b_pdg, sign):
     """Append the charm hadron of the b -> c quark of b hadron `b_pdg` (sign as `_push_charm`), drawn from that
     species' row of CHARM_FROM_B, where the c quark joins the spectator (the production mix for a species not in
     B_HADRONS); returns (k, charge)."""
-    species = b_species_row(b_pdg)
+    species = species_row(B_HADRONS, b_pdg)  # also the row of CHARM_FROM_B
     if species < 0:
         return _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign)
     row = C_HADRONS[pick_share(CHARM_FROM_B[species], rng.random())]
@@ -333,11 +333,13 @@ def _push_charm_row(d_m, d_pdg, d_q, d_kind, k, row, sign):
 
 
 @njit_no_refcount
-def b_species_row(b_pdg):
-    """Row of B_HADRONS (and CHARM_FROM_B) of b hadron `b_pdg`, of either sign; -1 if it is none of them."""
-    for i in range(B_HADRONS.shape[0]):
-        if abs(int(B_HADRONS[i, 0])) == abs(b_pdg):
-            return i
+def species_row(table, pdg):
+    """Row of the heavy-hadron species table `table` (B_HADRONS or C_HADRONS) of species `pdg`, of either sign; -1 if
+    it is none of them."""
+    apdg = abs(pdg)
+    for r in range(table.shape[0]):
+        if abs(int(table[r, 0])) == apdg:
+            return r
     return -1
 
 
@@ -565,11 +567,10 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
 def heavy_ctau_mm(pdg, flav):
     """c*tau [mm] of the heavy hadron species `pdg` (either sign) of flavour `flav` (5 or 4), from its table."""
     table = B_HADRONS if flav == 5 else C_HADRONS
-    apdg = abs(pdg)
-    for r in range(table.shape[0]):
-        if abs(int(table[r, 0])) == apdg:
-            return table[r, HADRON_CTAU_COLUMN]
-    raise ValueError("heavy hadron species without a lifetime")
+    r = species_row(table, pdg)
+    if r < 0:
+        raise ValueError("heavy hadron species without a lifetime")
+    return table[r, HADRON_CTAU_COLUMN]
 
 
 @njit_no_refcount
