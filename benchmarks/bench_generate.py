@@ -13,7 +13,7 @@ the system part is the kernel zeroing and mapping the fresh pages that the shard
 reports per shard: charged multiplicity per jet (charged final-state particles within
 dR < 1 of the leading hard object, pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose
 two H -> b quarks lie within dR < 1.0. The (toy, Pythia) pair is measured ``--repeats`` times per process, interleaved
-(default 3, ~5 min in all here), and the median of the pairs' ratios is the speed-up to quote: either rate moves by
+(default 3, ~3 min in all here), and the median of the pairs' ratios is the speed-up to quote: either rate moves by
 up to +-20 % with the machine's load, the ratio of two runs side by side much less. Writes
 benchmarks/results/generate.json.
 """
