@@ -336,3 +336,80 @@ def test_compiled_detector_equals_the_numpy_formulas_bit_for_bit(hbb):
     mip = np.minimum(p.e, DET["muon_mip_gev"])
     had = np.where(passed.deposit == DEPOSIT_HAD, p.e, np.where(passed.deposit == DEPOSIT_MUON, mip, 0.0))
     np.testing.assert_array_equal(had, e_had)
+
+
+def test_fast_direction_stays_within_its_margins():
+    """`fast_atan2` and `fast_eta`, which place energy deposits in cells, lie well inside the margins within which
+    `cell_from_fast_direction` trusts them, over random directions and the special ones (axes, diagonals, signed
+    zeros, pT near zero)."""
+    import numba as nb
+
+    from autopruner.detector.simulation import FAST_ETA_MARGIN, FAST_PHI_MARGIN_RAD, fast_atan2, fast_eta
+
+    @nb.njit
+    def both(px, py, pz):
+        phi = np.empty(px.size)
+        eta = np.empty(px.size)
+        for i in range(px.size):
+            phi[i] = fast_atan2(py[i], px[i])
+            eta[i] = fast_eta(pz[i], np.sqrt(px[i] * px[i] + py[i] * py[i]))
+        return phi, eta
+
+    rng = np.random.default_rng(5)
+    n = 400_000
+    pt = 10.0 ** rng.uniform(-3, 3, n)
+    phi_true = rng.uniform(-np.pi, np.pi, n)
+    px, py = pt * np.cos(phi_true), pt * np.sin(phi_true)
+    pz = pt * np.sinh(rng.uniform(-6, 6, n))
+    special = np.array([1.0, 0.0, -1.0, -0.0, 1e-300, 3.0, -3.0, 1e-9])
+    sx, sy = np.meshgrid(special, special)
+    px = np.concatenate([px, sx.ravel()])
+    py = np.concatenate([py, sy.ravel()])
+    pz = np.concatenate([pz, rng.uniform(-5, 5, sx.size)])
+    phi, eta = both(px, py, pz)
+    dphi = np.abs(np.angle(np.exp(1j * (phi - np.arctan2(py, px)))))
+    assert dphi.max() < FAST_PHI_MARGIN_RAD / 10
+    eta_exact = np.arcsinh(pz / np.maximum(np.hypot(px, py), 1e-12))  # as `eta_phi_scalar`
+    assert np.abs(eta - eta_exact).max() < FAST_ETA_MARGIN / 10
+
+
+def test_cells_at_cell_boundaries_are_those_of_the_exact_direction():
+    """Photons and charged pions placed at, and within 1e-12 to 1e-6 of, every kind of cell boundary (between eta
+    and phi cells, at the central/forward split, at the calorimeter's edge, at the azimuthal wrap-around) land in
+    the cell of their exact direction, as the numpy calorimeter put them: the fast direction hands these to the
+    exact one."""
+    from autopruner.detector.simulation import particle_pass, tower_grid
+
+    grid = tower_grid(DET)
+    size_c = 2 * grid.eta_central / grid.n_eta_c
+    size_f = (grid.eta_max - grid.eta_central) / grid.n_eta_f
+    eta_edges = np.concatenate([
+        -grid.eta_central + size_c * np.arange(grid.n_eta_c + 1),
+        grid.eta_central + size_f * np.arange(grid.n_eta_f + 1),
+        -grid.eta_central - size_f * np.arange(grid.n_eta_f + 1),
+    ])
+    phi_edges = -np.pi + 2 * np.pi / grid.n_phi_c * np.arange(grid.n_phi_c + 1)
+    offsets = np.array([0.0, 1e-12, -1e-12, 1e-9, -1e-9, 1e-6, -1e-6])
+    rng = np.random.default_rng(9)
+    eta = np.concatenate([
+        np.repeat(eta_edges, offsets.size) + np.tile(offsets, eta_edges.size),
+        rng.uniform(-4, 4, phi_edges.size * offsets.size),
+    ])
+    phi = np.concatenate([
+        rng.uniform(-np.pi, np.pi, eta_edges.size * offsets.size),
+        np.repeat(phi_edges, offsets.size) + np.tile(offsets, phi_edges.size),
+    ])
+    n = eta.size
+    pt = np.full(n, 20.0)
+    pt_curl = 0.5 * 0.299792458 * DET["magnetic_field_t"] * DET["calo_radius_m"]
+    pions = pt > 0
+    pions[::2] = False
+    charge = np.where(pions, np.where(np.arange(n) % 4 == 1, 1, -1), 0)
+    # the charged pions are aimed so that the field bends them onto the boundary
+    phi_at_origin = phi + np.sign(charge) * np.arcsin(pt_curl / pt)
+    table = _table(
+        pt * np.cos(phi_at_origin), pt * np.sin(phi_at_origin), pt * np.sinh(eta), np.where(pions, 0.13957, 0.0),
+        np.where(pions, 211, 22), charge,
+    )
+    cell_exact, _, _ = _numpy_deposits(table, DET)
+    np.testing.assert_array_equal(particle_pass(table, DET).cell, cell_exact)
