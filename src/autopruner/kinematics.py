@@ -11,6 +11,7 @@ import math
 import numba as nb
 import numpy as np
 
+from autopruner.fast_random import uniform
 from autopruner.jit import njit_no_refcount
 
 
@@ -176,9 +177,9 @@ def nbody(rng, px, py, pz, e, masses, out):
     sy = 0.0
     sz = 0.0
     for i in range(n):
-        c = 2.0 * rng.random() - 1.0
+        c = 2.0 * uniform(rng) - 1.0
         s = math.sqrt(1.0 - c * c)
-        ph = 2.0 * math.pi * rng.random()
+        ph = 2.0 * math.pi * uniform(rng)
         q = rng.standard_exponential()
         out[i, 0] = q * s * math.cos(ph)
         out[i, 1] = q * s * math.sin(ph)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from autopruner.fast_random import uniform
 from autopruner.generation.hadronization import pick, pick_share
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
@@ -149,8 +150,8 @@ def add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_
 @njit_no_refcount
 def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Decay a pi0 isotropically into two photons at its production vertex (c*tau = 25 nm)."""
-    c = 2.0 * rng.random() - 1.0
-    q = two_body(px, py, pz, e, M_PI0, 0.0, 0.0, c, 2.0 * math.pi * rng.random())
+    c = 2.0 * uniform(rng) - 1.0
+    q = two_body(px, py, pz, e, M_PI0, 0.0, 0.0, c, 2.0 * math.pi * uniform(rng))
     n = add_particle(out, n, q[0], q[1], q[2], q[3], 22, 0.0, vx, vy, vz, origin, hadron_index)
     return add_particle(out, n, q[4], q[5], q[6], q[7], 22, 0.0, vx, vy, vz, origin, hadron_index)
 
@@ -171,9 +172,9 @@ def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     fit's V0 veto then deal with them as they do with Pythia's K0S.
     """
     dx, dy, dz = decay_vertex(rng, CTAU_K_SHORT_MM, M_K_SHORT, px, py, pz, vx, vy, vz)
-    c = 2.0 * rng.random() - 1.0
-    phi = 2.0 * math.pi * rng.random()
-    if rng.random() < K_SHORT_TO_CHARGED_PIONS:
+    c = 2.0 * uniform(rng) - 1.0
+    phi = 2.0 * math.pi * uniform(rng)
+    if uniform(rng) < K_SHORT_TO_CHARGED_PIONS:
         q = two_body(px, py, pz, e, M_K_SHORT, M_PI_CHARGED, M_PI_CHARGED, c, phi)
         n = add_particle(out, n, q[0], q[1], q[2], q[3], 211, 1.0, dx, dy, dz, origin, hadron_index)
         return add_particle(out, n, q[4], q[5], q[6], q[7], -211, -1.0, dx, dy, dz, origin, hadron_index)
@@ -192,10 +193,10 @@ def add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index
     Lambda veto face in light and charm jets.
     """
     dx, dy, dz = decay_vertex(rng, CTAU_LAMBDA_MM, M_LAMBDA, px, py, pz, vx, vy, vz)
-    c = 2.0 * rng.random() - 1.0
-    phi = 2.0 * math.pi * rng.random()
+    c = 2.0 * uniform(rng) - 1.0
+    phi = 2.0 * math.pi * uniform(rng)
     s = 1 if pdg > 0 else -1
-    if rng.random() < LAMBDA_TO_PROTON_PION:
+    if uniform(rng) < LAMBDA_TO_PROTON_PION:
         q = two_body(px, py, pz, e, M_LAMBDA, M_PROTON, M_PI_CHARGED, c, phi)
         n = add_particle(out, n, q[0], q[1], q[2], q[3], 2212 * s, float(s), dx, dy, dz, origin, hadron_index)
         return add_particle(out, n, q[4], q[5], q[6], q[7], -211 * s, -float(s), dx, dy, dz, origin, hadron_index)
@@ -221,7 +222,7 @@ def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadr
 def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy, vz, origin, hadron_index):
     """Decay (px, py, pz, E) isotropically into two hadrons and append both (`add_stable`)."""
     m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
-    q = two_body(px, py, pz, e, m, m1, m2, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    q = two_body(px, py, pz, e, m, m1, m2, 2.0 * uniform(rng) - 1.0, 2.0 * math.pi * uniform(rng))
     n = add_stable(rng, out, n, q[0], q[1], q[2], q[3], pdg1, q1, vx, vy, vz, origin, hadron_index)
     return add_stable(rng, out, n, q[4], q[5], q[6], q[7], pdg2, q2, vx, vy, vz, origin, hadron_index)
 
@@ -229,7 +230,7 @@ def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy
 @njit_no_refcount
 def _neutral_kaon(rng):
     """A K0 or anti-K0 as the detector sees it: K0S or K0L with equal probability."""
-    return 310 if rng.random() < 0.5 else 130
+    return 310 if uniform(rng) < 0.5 else 130
 
 
 #: pi+ pi- pi0, the daughters of omega -> 3 pi (a global array: a constant of the compiled code, not an allocation)
@@ -268,18 +269,18 @@ def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadro
         return _add_two_body(rng, out, n, px, py, pz, e, 211, 1.0, M_PI_CHARGED, -211, -1.0, M_PI_CHARGED,
                              vx, vy, vz, origin, hadron_index)
     if a == 223:
-        if rng.random() < OMEGA_TO_THREE_PIONS:
+        if uniform(rng) < OMEGA_TO_THREE_PIONS:
             return _add_omega_three_pions(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index)
         return _add_two_body(rng, out, n, px, py, pz, e, 111, 0.0, M_PI0, 22, 0.0, 0.0, vx, vy, vz, origin,
                              hadron_index)
     if a == 323:  # K*+- -> K0 pi+- (2/3) or K+- pi0 (1/3)
-        if rng.random() < 2.0 / 3.0:
+        if uniform(rng) < 2.0 / 3.0:
             return _add_two_body(rng, out, n, px, py, pz, e, _neutral_kaon(rng), 0.0, M_K_SHORT, 211 * int(s), s,
                                  M_PI_CHARGED, vx, vy, vz, origin, hadron_index)
         return _add_two_body(rng, out, n, px, py, pz, e, 321 * int(s), s, M_K_CHARGED, 111, 0.0, M_PI0,
                              vx, vy, vz, origin, hadron_index)
     if a == 313:  # K*0 -> K+ pi- (2/3) or K0 pi0 (1/3); anti-K*0 conjugate
-        if rng.random() < 2.0 / 3.0:
+        if uniform(rng) < 2.0 / 3.0:
             return _add_two_body(rng, out, n, px, py, pz, e, 321 * int(s), s, M_K_CHARGED, -211 * int(s), -s,
                                  M_PI_CHARGED, vx, vy, vz, origin, hadron_index)
         return _add_two_body(rng, out, n, px, py, pz, e, _neutral_kaon(rng), 0.0, M_K_SHORT, 111, 0.0, M_PI0,
@@ -302,7 +303,7 @@ def _push(d_m, d_pdg, d_q, d_kind, k, m, pdg, q, kind):
 @njit_no_refcount
 def _light_charged(rng, sign):
     """Mass and PDG id of a charged pion or kaon of the given sign."""
-    if rng.random() < KAON_SHARE_IN_DECAYS:
+    if uniform(rng) < KAON_SHARE_IN_DECAYS:
         return M_K_CHARGED, 321 * sign
     return M_PI_CHARGED, 211 * sign
 
@@ -310,7 +311,7 @@ def _light_charged(rng, sign):
 @njit_no_refcount
 def _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign):
     """Append a charm hadron (sign +1: c quark, -1: c antiquark) drawn from the production mix; returns (k, charge)."""
-    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, C_HADRONS[pick(C_HADRONS, rng.random())], sign)
+    return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, C_HADRONS[pick(C_HADRONS, uniform(rng))], sign)
 
 
 @njit_no_refcount
@@ -321,7 +322,7 @@ def _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, b_pdg, sign):
     species = species_row(B_HADRONS, b_pdg)  # also the row of CHARM_FROM_B
     if species < 0:
         return _push_charm(rng, d_m, d_pdg, d_q, d_kind, k, sign)
-    row = C_HADRONS[pick_share(CHARM_FROM_B[species], rng.random())]
+    row = C_HADRONS[pick_share(CHARM_FROM_B[species], uniform(rng))]
     return _push_charm_row(d_m, d_pdg, d_q, d_kind, k, row, sign)
 
 
@@ -364,7 +365,7 @@ def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q
     # the sign of the decaying quark: a charm hadron's PDG id is positive when it holds a c quark (also the c-bar
     # hadron of b -> c c-bar s, whose quark sign is its b's)
     qs = int(qsign) if flav == 5 else (1 if pdg > 0 else -1)
-    u_w = rng.random()
+    u_w = uniform(rng)
     p_lep = params.b_semileptonic_per_lepton if flav == 5 else params.c_semileptonic_per_lepton
     p_tau = 0.0
     if flav == 5:
@@ -393,7 +394,7 @@ def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q
     n_pi0_mean = PI0_MEAN_C
     if flav == 5:
         n_pi0_mean = PI0_MEAN_B
-        if rng.random() >= params.b_no_open_charm_fraction:
+        if uniform(rng) >= params.b_no_open_charm_fraction:
             k, q_c = _push_charm_from_b(rng, d_m, d_pdg, d_q, d_kind, k, pdg, qs)  # b -> c, with the spectator
             q_rem -= q_c
         ccs = (not semileptonic) and u_w < 2.0 * p_lep + p_tau + params.b_to_ccs_fraction
@@ -409,7 +410,7 @@ def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q
         n_pairs = rng.binomial(2, 0.5)
     else:
         n_pi0_mean = 0.3 * PI0_MEAN_C
-    if flav == 4 and rng.random() < K0_SHARE_C_DECAYS:
+    if flav == 4 and uniform(rng) < K0_SHARE_C_DECAYS:
         k = _push(d_m, d_pdg, d_q, d_kind, k, M_K_LONG, _neutral_kaon(rng), 0.0, KIND_STABLE)  # c -> s -> K0
     sign = 1 if q_rem > 0 else -1
     for _ in range(int(round(abs(q_rem)))):
@@ -456,17 +457,17 @@ def va_three_body(rng, mass, m_l, m_x, lepton_with_parent, out):
     bx_max = 0.5 * (m2 + m_a * m_a - 2.0 * mass * m_a - m_b * m_b - m_x * m_x)
     w_max = 0.5 * kallen_momentum(mass, m_x, m_l) * mass * e_a_max * bx_max
     while True:
-        q2 = q_lo2 + (q_hi2 - q_lo2) * rng.random()
+        q2 = q_lo2 + (q_hi2 - q_lo2) * uniform(rng)
         q = math.sqrt(q2)
         w_ps = kallen_momentum(mass, m_x, q) * (q2 - q_lo2) / (2.0 * q2)
-        xr = two_body(0.0, 0.0, 0.0, mass, mass, m_x, q, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
-        lr = two_body(xr[4], xr[5], xr[6], xr[7], q, m_l, 0.0, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+        xr = two_body(0.0, 0.0, 0.0, mass, mass, m_x, q, 2.0 * uniform(rng) - 1.0, 2.0 * math.pi * uniform(rng))
+        lr = two_body(xr[4], xr[5], xr[6], xr[7], q, m_l, 0.0, 2.0 * uniform(rng) - 1.0, 2.0 * math.pi * uniform(rng))
         if lepton_with_parent:
             e_a, bx_, by_, bz_, be_ = lr[3], lr[4], lr[5], lr[6], lr[7]
         else:
             e_a, bx_, by_, bz_, be_ = lr[7], lr[0], lr[1], lr[2], lr[3]
         b_dot_x = be_ * xr[3] - bx_ * xr[0] - by_ * xr[1] - bz_ * xr[2]
-        if rng.random() * w_max < w_ps * mass * e_a * b_dot_x:
+        if uniform(rng) * w_max < w_ps * mass * e_a * b_dot_x:
             break
     for c in range(4):
         out[0, c] = lr[c]
@@ -524,7 +525,7 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
     """
     t = 1 if pdg > 0 else -1  # tau- (pdg 15): its daughters carry the signs written for tau-
     dx, dy, dz = decay_vertex(rng, CTAU_TAU_MM, M_TAU, px, py, pz, vx, vy, vz)
-    u = rng.random()
+    u = uniform(rng)
     if u < TAU_TO_ELECTRON + TAU_TO_MUON:
         is_e = u < TAU_TO_ELECTRON
         m_l = M_ELECTRON if is_e else M_MUON
@@ -549,7 +550,7 @@ def add_tau(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index, s
         m_x, masses, charges = M_THREE_PIONS_PI0, TAU_FOUR_PION_MASSES, TAU_FOUR_PION_CHARGES
     else:
         m_x, masses, charges = M_RHO, TAU_RHO_MASSES, TAU_RHO_CHARGES
-    q = two_body(px, py, pz, e, M_TAU, m_x, 0.0, 2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    q = two_body(px, py, pz, e, M_TAU, m_x, 0.0, 2.0 * uniform(rng) - 1.0, 2.0 * math.pi * uniform(rng))
     n = add_particle(out, n, q[4], q[5], q[6], q[7], 16 * t, 0.0, dx, dy, dz, origin, hadron_index)
     if single_pion:
         return add_particle(out, n, q[0], q[1], q[2], q[3], -211 * t, -float(t), dx, dy, dz, origin, hadron_index)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from autopruner.fast_random import uniform
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, orthonormal_basis
 from autopruner.particles import (
@@ -139,16 +140,16 @@ def light_hadron(rng, charged_fraction, vector_fraction):
     """(pdgid, charge, mass) of a light hadron: charged with the configured probability, random sign (a Lambda is
     a Lambda or an anti-Lambda alike); a meson is made as its vector partner (`vector_partner`) with probability
     `vector_fraction`."""
-    if rng.random() < charged_fraction:
-        row = CHARGED_HADRONS[pick(CHARGED_HADRONS, rng.random())]
-        sign = 1 if rng.random() < 0.5 else -1
+    if uniform(rng) < charged_fraction:
+        row = CHARGED_HADRONS[pick(CHARGED_HADRONS, uniform(rng))]
+        sign = 1 if uniform(rng) < 0.5 else -1
         pdg, charge, mass = int(row[0]) * sign, float(sign), row[2]
     else:
-        row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, rng.random())]
+        row = NEUTRAL_HADRONS[pick(NEUTRAL_HADRONS, uniform(rng))]
         pdg, charge, mass = int(row[0]), 0.0, row[2]
-        if pdg == LAMBDA and rng.random() < 0.5:
+        if pdg == LAMBDA and uniform(rng) < 0.5:
             pdg = -LAMBDA
-    if abs(pdg) < 1000 and rng.random() < vector_fraction:
+    if abs(pdg) < 1000 and uniform(rng) < vector_fraction:
         pdg, mass = vector_partner(rng, pdg)
     return pdg, charge, mass
 
@@ -167,10 +168,10 @@ def vector_partner(rng, pdg):
     if apdg == 211:
         return 213 * sign, M_RHO
     if apdg == 111:
-        return (113, M_RHO) if rng.random() < 0.5 else (223, M_OMEGA)
+        return (113, M_RHO) if uniform(rng) < 0.5 else (223, M_OMEGA)
     if apdg == 321:
         return 323 * sign, M_K_STAR
-    return (313 if rng.random() < 0.5 else -313), M_K_STAR
+    return (313 if uniform(rng) < 0.5 else -313), M_K_STAR
 
 
 @njit_no_refcount
@@ -178,7 +179,7 @@ def heavy_hadron(rng, quark_pdg):
     """(pdgid, charge, mass) of the heavy hadron a b/c (anti)quark fragments into."""
     sign = 1 if quark_pdg > 0 else -1
     table = B_HADRONS if abs(quark_pdg) == 5 else C_HADRONS
-    row = table[pick(table, rng.random())]
+    row = table[pick(table, uniform(rng))]
     return int(row[0]) * sign, row[1] * sign, row[2]
 
 
@@ -187,8 +188,8 @@ def ff_z(rng, a):
     """Light-quark longitudinal fraction from the Field-Feynman function with parameter a (rejection sampling)."""
     fmax = 1.0 + 2.0 * a
     while True:
-        z = rng.random()
-        if rng.random() * fmax < 1.0 - a + 3.0 * a * (1.0 - z) ** 2:
+        z = uniform(rng)
+        if uniform(rng) * fmax < 1.0 - a + 3.0 * a * (1.0 - z) ** 2:
             return z
 
 
@@ -265,8 +266,8 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
 def gluon_split_fraction(rng):
     """Energy share of the quark when a final gluon fragments as a q qbar pair: P(z) ~ z^2 + (1 - z)^2."""
     while True:
-        z = rng.random()
-        if rng.random() < z * z + (1.0 - z) * (1.0 - z):
+        z = uniform(rng)
+        if uniform(rng) < z * z + (1.0 - z) * (1.0 - z):
             return z
 
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numba as nb
 
+from autopruner.fast_random import uniform
 from autopruner.generation.shower import N_COLS, evolve, evolve_pair, fill_record, quark_mass
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import boost, cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
@@ -91,7 +92,7 @@ def hard_params(gen_cfg: dict) -> HardParams:
 def sample_pt(rng, pt_min, power, pt_max):
     """pT from dsigma/dpT ~ pT^-power above pt_min (inverse transform), below pt_max."""
     while True:
-        pt = pt_min * rng.random() ** (-1.0 / (power - 1.0))
+        pt = pt_min * uniform(rng) ** (-1.0 / (power - 1.0))
         if pt < pt_max:
             return pt
 
@@ -162,9 +163,9 @@ def isr_emissions(rng, hp, pt_hard, kicks):
     n = min(rng.poisson(hp.isr_mean_emissions), MAX_ISR_EMISSIONS)
     log_range = math.log(max(hp.isr_pt_max_fraction * pt_hard / hp.isr_pt_min_gev, 1.0))
     for i in range(n):
-        kicks[i, 0] = hp.isr_pt_min_gev * math.exp(log_range * (1.0 - math.sqrt(rng.random())))
+        kicks[i, 0] = hp.isr_pt_min_gev * math.exp(log_range * (1.0 - math.sqrt(uniform(rng))))
         kicks[i, 1] = rng.normal(0.0, ISR_RAPIDITY_SIGMA)
-        kicks[i, 2] = 2.0 * math.pi * rng.random() - math.pi
+        kicks[i, 2] = 2.0 * math.pi * uniform(rng) - math.pi
     return n
 
 
@@ -194,7 +195,7 @@ def hard_kinematics(rng, hp, m1, m2, kicks, system_y_sigma, half_dy_sigma):
     """
     while True:
         pt_hard = sample_pt(rng, hp.pt_min_gev, hp.pt_spectrum_power, 0.45 * hp.sqrt_s_gev)
-        phi1 = 2.0 * math.pi * rng.random() - math.pi
+        phi1 = 2.0 * math.pi * uniform(rng) - math.pi
         y_system = rng.normal(0.0, system_y_sigma)
         y_star = rng.normal(0.0, half_dy_sigma)
         y1, y2 = y_system + y_star, y_system - y_star
@@ -246,14 +247,14 @@ def mpi_pt(rng, pt0, power, pt_min, pt_max):
     e = 1.0 - power
     lo = (a + pt_min * pt_min) ** e
     hi = (a + pt_max * pt_max) ** e
-    return math.sqrt((lo - rng.random() * (lo - hi)) ** (1.0 / e) - a)
+    return math.sqrt((lo - uniform(rng) * (lo - hi)) ** (1.0 / e) - a)
 
 
 @njit_no_refcount
 def mpi_flavour(rng, hp):
     """PDG id of the first parton of a secondary scattering's pair: b or c (g g -> Q Qbar and flavour excitation,
     with fractions from the config), else a gluon."""
-    u = rng.random()
+    u = uniform(rng)
     if u < hp.mpi_fraction_b:
         return 5
     if u < hp.mpi_fraction_b + hp.mpi_fraction_c:
@@ -286,7 +287,7 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
     pt_max = min(max(MPI_PT_MAX_FRACTION * pt_hard, 2.0 * hp.mpi_pt_min_gev), 0.25 * MPI_X_MAX * hp.sqrt_s_gev)
     for _ in range(n):
         pt = mpi_pt(rng, hp.mpi_pt0_gev, hp.mpi_spectrum_power, hp.mpi_pt_min_gev, pt_max)
-        phi = 2.0 * math.pi * rng.random() - math.pi
+        phi = 2.0 * math.pi * uniform(rng) - math.pi
         pdg = mpi_flavour(rng, hp)
         partner = 21 if pdg == 21 else -pdg
         y1, y2 = mpi_rapidities(rng, pt, hp.sqrt_s_gev)
@@ -309,14 +310,14 @@ def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_
     the lab frame.
     """
     m_h = hp.higgs_mass_gev
-    b_sign = 1 if rng.random() < 0.5 else -1
+    b_sign = 1 if uniform(rng) < 0.5 else -1
     pt1, y1, phi1, pt2, y2, phi2, n_isr, pt_hard = hard_kinematics(
         rng, hp, m_h, quark_mass(5), kicks, hp.hbb_system_y_sigma, hp.hbb_half_dy_sigma
     )
     hx, hy, hz, he = from_pt_y_phi_m(pt1, y1, phi1, m_h)
     n_t = add_truth(truth, 0, hx, hy, hz, he, 25, ROLE_HIGGS)
-    cos_theta = 2.0 * rng.random() - 1.0
-    phi = 2.0 * math.pi * rng.random()
+    cos_theta = 2.0 * uniform(rng) - 1.0
+    phi = 2.0 * math.pi * uniform(rng)
     if decay_in_rest_frame:
         n_s, q = massive_decay_to_seeds(rng, seeds, 0, 0.0, 0.0, 0.0, m_h, m_h, 5, -5, cos_theta, phi, 0.0,
                                         singlet_shower_p)
@@ -340,15 +341,15 @@ def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_
 @njit_no_refcount
 def qcd_flavour(rng, hp):
     """PDG id of a QCD hard parton: gluon, light quark, or (flavour excitation) c / b quark."""
-    if rng.random() < hp.qcd_gluon_fraction:
+    if uniform(rng) < hp.qcd_gluon_fraction:
         return 21
-    sign = 1 if rng.random() < 0.5 else -1
-    u = rng.random()
+    sign = 1 if uniform(rng) < 0.5 else -1
+    u = uniform(rng)
     if u < hp.excitation_b:
         return 5 * sign
     if u < hp.excitation_b + hp.excitation_c:
         return 4 * sign
-    return sign * (1 + int(3.0 * rng.random()))
+    return sign * (1 + int(3.0 * uniform(rng)))
 
 
 @nb.njit(cache=True)

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from autopruner.fast_random import uniform
 from autopruner.jit import njit_no_refcount
 from autopruner.kinematics import cos_theta_for_energy_fraction, two_body
 from autopruner.particles import M_B_QUARK, M_C_QUARK
@@ -121,13 +122,13 @@ def evolve(rng, e, pdg, t_start, theta_max, params):
     inv_c = 2.0 * math.pi / (a_max * i_tot)
     theta_max2 = (params.angular_ordering_factor * theta_max) ** 2
     while True:
-        t *= rng.random() ** inv_c
+        t *= uniform(rng) ** inv_c
         if t <= 4.0 * q02:
             return 0.0, 0.0, 0
         dflav = 0
-        if is_gluon and rng.random() * i_tot < i_split:
-            z = eps + (1.0 - 2.0 * eps) * rng.random()
-            dflav = 1 + int(N_FLAVOURS * rng.random())
+        if is_gluon and uniform(rng) * i_tot < i_split:
+            z = eps + (1.0 - 2.0 * eps) * uniform(rng)
+            dflav = 1 + int(N_FLAVOURS * uniform(rng))
             m_q = quark_mass(dflav)
             if m_q > 0.0:  # g -> Q Qbar: threshold m^2 > m_Q^2 / (z (1 - z)), massive splitting function
                 mq2_t = m_q * m_q / t
@@ -137,9 +138,9 @@ def evolve(rng, e, pdg, t_start, theta_max, params):
             else:
                 ratio = z * z + (1.0 - z) * (1.0 - z)
         else:
-            w = eps * ((1.0 - eps) / eps) ** rng.random()
+            w = eps * ((1.0 - eps) / eps) ** uniform(rng)
             if is_gluon:
-                z = w if rng.random() < 0.5 else 1.0 - w
+                z = w if uniform(rng) < 0.5 else 1.0 - w
                 zz = z * (1.0 - z)
                 ratio = (1.0 - zz) * (1.0 - zz)
             else:
@@ -157,7 +158,7 @@ def evolve(rng, e, pdg, t_start, theta_max, params):
             theta02 = (m0 / e) ** 2
             dead_cone = theta2 / (theta2 + theta02)
             ratio *= dead_cone * dead_cone
-        if rng.random() < ratio:
+        if uniform(rng) < ratio:
             return t, z, dflav
 
 
@@ -207,7 +208,7 @@ def split(rng, row, params, out1, out2):
     m2 = math.sqrt(m02 * m02 + t2)
     p = math.sqrt(row[PX] ** 2 + row[PY] ** 2 + row[PZ] ** 2)
     cos_theta = cos_theta_for_energy_fraction(e, p, m_a, m1, m2, z)
-    phi = 2.0 * math.pi * rng.random()
+    phi = 2.0 * math.pi * uniform(rng)
     q1x, q1y, q1z, q1e, q2x, q2y, q2z, q2e = two_body(
         row[PX], row[PY], row[PZ], e, m_a, m1, m2, cos_theta, phi
     )

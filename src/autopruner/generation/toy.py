@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from autopruner.fast_random import require_pcg64, uniform
 from autopruner.generation.decays import (
     N_HEAVY_COLS,
     N_PARTICLE_COLS,
@@ -185,8 +186,8 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     for _ in range(rng.poisson(ev_p.ue_mean_particles)):
         pdg, q, m = light_hadron(rng, had_p.charged_fraction, had_p.vector_meson_fraction)
         pt = rng.exponential(UE_PT_MEAN_GEV) + 0.05
-        eta = UE_ETA_MAX * (2.0 * rng.random() - 1.0)
-        phi = 2.0 * math.pi * rng.random() - math.pi
+        eta = UE_ETA_MAX * (2.0 * uniform(rng) - 1.0)
+        phi = 2.0 * math.pi * uniform(rng) - math.pi
         px, py, pz = pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta)
         e = math.sqrt(px * px + py * py + pz * pz + m * m)
         n = add_final(rng, out, n, px, py, pz, e, pdg, q, pvx, pvy, pvz, ORIGIN_SOFT, -1)
@@ -471,7 +472,7 @@ def generate_events(config: dict, process: str, n_events: int, rng: np.random.Ge
     """Generate `n_events` events of `process` ('hbb' or 'qcd') with the settings of the full `config`."""
     check_process(process, n_events)
     cols, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
-        rng, int(n_events), process == "hbb", *generator_params(config)
+        require_pcg64(rng), int(n_events), process == "hbb", *generator_params(config)
     )
     kin = dict(zip(KIN_FIELDS, cols.kin, strict=True))  # every row is contiguous
     particles = ParticleTable(
