@@ -263,6 +263,8 @@ _TAN_PI_8 = math.tan(math.pi / 8.0)
 #: 2 directions in a million fall back on the exact one
 FAST_PHI_MARGIN_RAD = 1e-7
 FAST_ETA_MARGIN = 1e-9
+#: `cell_from_fast_direction`'s answer for a direction too close to a boundary (`cell_index` gives -1 or a cell)
+CELL_UNDECIDED = -2
 
 
 @nb.njit(cache=True, inline="always")
@@ -300,8 +302,8 @@ def fast_eta(pz, pt):
 
 @nb.njit(cache=True, inline="always")
 def cell_from_fast_direction(eta, phi, grid):
-    """The cell of a direction known to within (`FAST_ETA_MARGIN`, `FAST_PHI_MARGIN_RAD`), or -2 if the box of
-    that size around it touches a cell boundary (then the exact direction must decide).
+    """The cell of a direction known to within (`FAST_ETA_MARGIN`, `FAST_PHI_MARGIN_RAD`), or `CELL_UNDECIDED` if
+    the box of that size around it touches a cell boundary (then the exact direction must decide).
 
     `cell_index` is monotonic in eta and in phi within a region and its indices are distinct across regions, so
     equal cells at the box's lower and upper corners mean the whole box lies in one cell (or outside); at the
@@ -309,7 +311,7 @@ def cell_from_fast_direction(eta, phi, grid):
     """
     lo = cell_index(eta - FAST_ETA_MARGIN, phi - FAST_PHI_MARGIN_RAD, grid)
     hi = cell_index(eta + FAST_ETA_MARGIN, phi + FAST_PHI_MARGIN_RAD, grid)
-    return lo if lo == hi else -2
+    return lo if lo == hi else CELL_UNDECIDED
 
 
 def production_radius_mm(particles: ParticleTable) -> np.ndarray:
@@ -409,9 +411,8 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
     of a cell boundary (a few particles in a million), where the exact direction decides. The cells are those of
     the exact directions: the tests compare them with the numpy detector's. (The bend of a charged particle is
     `math.asin`, where the numpy detector took numpy's SIMD arcsine, which may differ in the last bit: that moves a
-    particle only within 1e-16 of a boundary.) Charged particles that curl up
-    before the calorimeter and are too soft for a track are left out at once where x^2 + y^2 shows it
-    (`_surely_below`).
+    particle only within 1e-16 of a boundary.) Charged particles that curl up before the calorimeter and are too
+    soft for a track are left out at once where x^2 + y^2 shows it (`_surely_below`).
     """
     n = px.shape[0]
     trk = np.empty(n, dtype=np.int64)
@@ -446,7 +447,7 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
         if kind == DEPOSIT_NONE:
             continue
         c = cell_from_fast_direction(eta_fast, _calo_phi(fast_atan2(y, x), q, pt_fast, pt_curl_gev), grid)
-        if c == -2:  # at a cell boundary: the exact direction decides
+        if c == CELL_UNDECIDED:  # at a cell boundary: the exact direction decides
             pt = math.hypot(x, y)
             eta, phi = eta_phi_scalar(x, y, pz[i], pt)
             c = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid)
