@@ -42,3 +42,13 @@ def test_other_bit_generators_are_refused_with_their_name():
         require_pcg64(philox)
     with pytest.raises(TypeError, match="Philox"):
         generate_events(load_config(), "qcd", 5, philox)
+
+
+def test_a_stream_that_is_not_numpys_stops_the_toy(monkeypatch):
+    """Should `uniform` ever draw other numbers than numpy (another numpy layout, another platform), the toy
+    refuses to run instead of writing irreproducible events."""
+    import autopruner.fast_random as fast_random
+
+    monkeypatch.setattr(fast_random, "_stream_is_numpys", lambda: False)
+    with pytest.raises(RuntimeError, match="does not reproduce numpy's PCG64 stream"):
+        generate_events(load_config(), "qcd", 5, np.random.default_rng(1))

@@ -15,6 +15,8 @@ check the stream, so another bit generator or layout fails loudly rather than dr
 
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 import numpy as np
 from llvmlite import ir
@@ -41,10 +43,11 @@ def _pcg64_next_double(typingctx, generator):
         i64, i128 = ir.IntType(64), ir.IntType(128)
         # pcg64_state* -> its first member, the pcg64_random_t* {__uint128_t state, inc}
         pair = builder.load(builder.inttoptr(bit_gen.state, i128.as_pointer().as_pointer()))
-        state = builder.load(pair, align=16)
-        inc = builder.load(builder.gep(pair, [ir.Constant(ir.IntType(32), 1)]), align=16)
+        # align 8, not 16: numpy keeps the pair inside its Python object, and only 8 is guaranteed everywhere
+        state = builder.load(pair, align=8)
+        inc = builder.load(builder.gep(pair, [ir.Constant(ir.IntType(32), 1)]), align=8)
         state = builder.add(builder.mul(state, ir.Constant(i128, PCG64_MULTIPLIER)), inc)
-        builder.store(state, pair, align=16)
+        builder.store(state, pair, align=8)
         # XSL-RR: rotate (high ^ low) right by the state's top 6 bits
         high = builder.trunc(builder.lshr(state, ir.Constant(i128, 64)), i64)
         folded = builder.xor(high, builder.trunc(state, i64))
@@ -74,7 +77,11 @@ def _uniforms(rng, n):
     return out
 
 
-_STREAM_CHECKED = []
+@functools.cache
+def _stream_is_numpys() -> bool:
+    """Whether `uniform` draws numpy's own PCG64 numbers here (checked once per process)."""
+    seed = 20260127
+    return bool(np.array_equal(_uniforms(np.random.default_rng(seed), 64), np.random.default_rng(seed).random(64)))
 
 
 def require_pcg64(rng: np.random.Generator) -> np.random.Generator:
@@ -83,12 +90,9 @@ def require_pcg64(rng: np.random.Generator) -> np.random.Generator:
     if type(rng.bit_generator) is not np.random.PCG64:
         name = type(rng.bit_generator).__name__
         raise TypeError(f"the toy generator draws from numpy's PCG64 (np.random.default_rng), got {name}")
-    if not _STREAM_CHECKED:
-        ours = _uniforms(np.random.default_rng(20260127), 64)
-        if not np.array_equal(ours, np.random.default_rng(20260127).random(64)):
-            raise RuntimeError(
-                "autopruner.fast_random.uniform does not reproduce numpy's PCG64 stream here (numpy's PCG64 state "
-                f"layout differs, numpy {np.__version__}): the toy generator cannot run reproducibly"
-            )
-        _STREAM_CHECKED.append(True)
+    if not _stream_is_numpys():
+        raise RuntimeError(
+            "autopruner.fast_random.uniform does not reproduce numpy's PCG64 stream here (numpy's PCG64 state "
+            f"layout differs, numpy {np.__version__}): the toy generator cannot run reproducibly"
+        )
     return rng
