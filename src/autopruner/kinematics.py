@@ -29,9 +29,8 @@ def eta_phi_scalar(px, py, pz, pt):
 
 @nb.njit(cache=True, inline="always")
 def pt_eta_phi_scalar(px, py, pz):
-    """Transverse momentum, pseudorapidity and azimuth of one 3-momentum, as `pt_eta_phi` computes them. The
-    detector's particle kernel takes the same `math.hypot` and `eta_phi_scalar`, separately because it skips the
-    direction of particles it does not need, so the two give bit-identical values."""
+    """Transverse momentum, pseudorapidity and azimuth of one 3-momentum, as `pt_eta_phi` computes them; the
+    detector's particle kernel takes it for every direction it keeps, so the two give bit-identical values."""
     pt = math.hypot(px, py)
     eta, phi = eta_phi_scalar(px, py, pz, pt)
     return pt, eta, phi

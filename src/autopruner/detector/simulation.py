@@ -21,7 +21,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from autopruner.jit import njit_no_refcount
-from autopruner.kinematics import eta_phi_scalar
+from autopruner.kinematics import pt_eta_phi_scalar
 from autopruner.particles import NEUTRINO_PDGIDS, ParticleTable
 
 # 0.299792458 GeV / (T m): pT = 0.3 B R
@@ -258,7 +258,7 @@ _ATAN_COEFFICIENTS = (
     0.9999999221268933, -0.3333230655637256, 0.19963857298246246, -0.13768326117012192, 0.07767524006913924,
 )
 _TAN_PI_8 = math.tan(math.pi / 8.0)
-#: how far `fast_eta` and `fast_atan2` may lie from `eta_phi_scalar` (of `math.hypot`), with a wide safety factor:
+#: how far `fast_eta` and `fast_atan2` may lie from `pt_eta_phi_scalar`'s direction, with a wide safety factor:
 #: a direction whose cell is the same at both corners of this box is in that cell; the cells are 0.1 wide, so about
 #: 2 directions in a million fall back on the exact one
 FAST_PHI_MARGIN_RAD = 1e-7
@@ -367,27 +367,28 @@ def _surely_below(x, y, threshold):
 
 
 @nb.njit(cache=True, inline="always")
+def _hypot_sign(x, y, threshold):
+    """The sign (-1, 0, 1) of math.hypot(x, y) - threshold, decided from x^2 + y^2 where that lies clearly on one
+    side of threshold^2 (the hypot costs as much as the rest of a track), by math.hypot itself in the narrow band
+    between (and for NaN, which gives 0: neither below nor above)."""
+    if _surely_below(x, y, threshold):
+        return -1
+    if x * x + y * y > threshold * threshold * (1.0 + SQUARED_MARGIN):
+        return 1
+    r = math.hypot(x, y)
+    return -1 if r < threshold else (1 if r > threshold else 0)
+
+
+@nb.njit(cache=True, inline="always")
 def _inside_radius(x, y, radius):
-    """``math.hypot(x, y) < radius``, decided from x^2 + y^2 where that lies clearly on one side of radius^2 (the
-    hypot costs as much as the rest of a track), by math.hypot itself in the narrow band between (and for NaN)."""
-    if _surely_below(x, y, radius):
-        return True
-    if x * x + y * y > radius * radius * (1.0 + SQUARED_MARGIN):
-        return False
-    return math.hypot(x, y) < radius
+    """``math.hypot(x, y) < radius`` (`_hypot_sign`)."""
+    return _hypot_sign(x, y, radius) < 0
 
 
 @nb.njit(cache=True, inline="always")
 def _hypot_above(x, y, threshold):
-    """``math.hypot(x, y) > threshold``, decided from x^2 + y^2 outside the narrow band around threshold^2 (as
-    `_inside_radius`), by math.hypot itself inside it."""
-    r2 = x * x + y * y
-    t2 = threshold * threshold
-    if r2 > t2 * (1.0 + SQUARED_MARGIN):
-        return True
-    if r2 < t2 * (1.0 - SQUARED_MARGIN):
-        return False
-    return math.hypot(x, y) > threshold
+    """``math.hypot(x, y) > threshold`` (`_hypot_sign`)."""
+    return _hypot_sign(x, y, threshold) > 0
 
 
 @nb.njit(cache=True, inline="always")
@@ -405,8 +406,8 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
     """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
 
     The direction, most of the detector's cost, is computed only for particles that need it, and exactly only where
-    it is kept: a track candidate's pt, eta and phi come from `math.hypot` and `eta_phi_scalar`, bit for bit as
-    `pt_eta_phi` gives them. A particle that only deposits energy needs no more than its cell: that comes from the
+    it is kept: a track candidate's pt, eta and phi come from `pt_eta_phi_scalar`, bit for bit as `pt_eta_phi`
+    gives them. A particle that only deposits energy needs no more than its cell: that comes from the
     cheap `fast_eta` and `fast_atan2` (and a square root for pt), unless the direction lies within their error margin
     of a cell boundary (a few particles in a million), where the exact direction decides. The cells are those of
     the exact directions: the tests compare them with the numpy detector's. (The bend of a charged particle is
@@ -435,8 +436,7 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
         pt_fast = math.sqrt(x * x + y * y)  # within an ulp of math.hypot
         eta_fast = fast_eta(pz[i], pt_fast)
         if maybe_track and abs(eta_fast) < trk_abs_eta_max + FAST_ETA_MARGIN:
-            pt = math.hypot(x, y)
-            eta, phi = eta_phi_scalar(x, y, pz[i], pt)
+            pt, eta, phi = pt_eta_phi_scalar(x, y, pz[i])
             if abs(eta) < trk_abs_eta_max:
                 trk[n_trk] = i
                 trk_kin[0, n_trk], trk_kin[1, n_trk], trk_kin[2, n_trk] = pt, eta, phi
@@ -448,8 +448,7 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
             continue
         c = cell_from_fast_direction(eta_fast, _calo_phi(fast_atan2(y, x), q, pt_fast, pt_curl_gev), grid)
         if c == CELL_UNDECIDED:  # at a cell boundary: the exact direction decides
-            pt = math.hypot(x, y)
-            eta, phi = eta_phi_scalar(x, y, pz[i], pt)
+            pt, eta, phi = pt_eta_phi_scalar(x, y, pz[i])
             c = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid)
         cell[i] = c
     # slices, not copies: the unused tails of the buffers were never written, so they cost address space only
