@@ -62,13 +62,13 @@ def _pcg64_next_double(typingctx, generator):
     return signature, codegen
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def uniform(rng):
     """A uniform double in [0, 1): exactly ``rng.random()`` of a PCG64 Generator (see the module docstring)."""
     return _pcg64_next_double(rng)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _uniforms(rng, n):
     """n draws of `uniform`, for the self-check."""
     out = np.empty(n)

@@ -10,11 +10,19 @@ borrows what its caller owns, so it is compiled without numba's runtime (NRT) an
 Such a function may call only others of its kind: allocating an array, slicing with a copy, or drawing from
 distributions whose numba implementation needs the runtime (`Generator.poisson`, `binomial`) fails at compile time
 with "NRT required but not enabled", never silently.
+
+The generator's and the detector's compiled functions (these and their `numba.njit` neighbours) use numpy's error
+model, not numba's default Python one: Python's tests every float divisor and raises ZeroDivisionError where numpy
+gives inf or nan. Those tests cost the generator 3 % and the detector 1 % of their time (interleaved runs of a
+default QCD shard), and no division by zero happens in a correct event, so the results are bit for bit the same.
+A division by zero would now leave a non-finite value instead of an exception: the generator checks every particle
+it stores (`generation.toy`), and tests/generation/test_generator_fuzz.py checks every field of 300 000 events.
 """
 
 from __future__ import annotations
 
 import numba as nb
 
-#: `numba.njit` (cached) without reference counting, for functions that allocate nothing (see the module docstring)
-njit_no_refcount = nb.njit(cache=True, _nrt=False)
+#: `numba.njit` (cached, numpy error model) without reference counting, for functions that allocate nothing (see the
+#: module docstring)
+njit_no_refcount = nb.njit(cache=True, error_model="numpy", _nrt=False)

@@ -56,7 +56,14 @@ from autopruner.generation.shower import (
     split,
     strictly_ordered,
 )
-from autopruner.generation.toy import fragment_in_frame, generate_events
+from autopruner.generation.toy import (
+    KIN_COLUMNS,
+    _particle_columns,
+    _store_particles,
+    check_finite,
+    fragment_in_frame,
+    generate_events,
+)
 from autopruner.kinematics import boost, delta_r, from_pt_y_phi_m, nbody, pt_eta_phi, two_body
 from autopruner.particles import (
     B_HADRONS,
@@ -596,3 +603,22 @@ def test_a_third_of_light_mesons_are_born_as_vectors():
     vectors = np.isin(np.abs(pdgs), (113, 213, 223, 313, 323))
     assert vectors[mesons].mean() == pytest.approx(0.33, abs=0.015)
     assert not np.any(vectors[~mesons])
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_stored_particles_report_a_non_finite_value(bad):
+    """The compiled generator divides under numpy's error model (a division by zero gives inf or nan, no
+    exception), so the kernel's store reports any non-finite momentum, energy or vertex, and generate_events raises."""
+    part = np.ones((4, N_PARTICLE_COLS))
+    cols = _particle_columns(8)
+    assert _store_particles(cols, 0, part, 4)
+    assert np.array_equal(cols.kin[:, :4], np.ones((len(KIN_COLUMNS), 4)))
+    part[2, KIN_COLUMNS[-1]] = bad  # a vertex coordinate
+    assert not _store_particles(cols, 4, part, 4)
+    with pytest.raises(RuntimeError, match="event 7 of this call"):
+        check_finite(7, np.zeros((2, 6)), np.zeros((1, 3)), "qcd")
+    truth = np.zeros((2, 6))
+    truth[1, 0] = bad
+    with pytest.raises(RuntimeError, match="truth parton"):
+        check_finite(-1, truth, np.zeros((1, 3)), "hbb")
+    check_finite(-1, np.zeros((2, 6)), np.zeros((1, 3)), "hbb")

@@ -344,7 +344,7 @@ def species_row(table, pdg):
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
     """Daughter list of a b- (flav 5) or c- (flav 4) hadron with PDG id `pdg`; returns (number of daughters, mode).
 
@@ -582,7 +582,7 @@ def fly(rng, had, i, ctau_mm):
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     """Fly and decay every heavy hadron in had[:n_had], appending cascade c-hadrons to `had` and the stable daughters to
     `out`. Returns (n_had, n_out)."""

@@ -127,7 +127,7 @@ KIN_COLUMNS = (PPX, PPY, PPZ, PE, PVX, PVY, PVZ)
 PARTICLES_PER_EVENT_RESERVED = 720
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _particle_columns(capacity):
     """Empty `ParticleColumns` with room for `capacity` particles."""
     return ParticleColumns(
@@ -139,7 +139,7 @@ def _particle_columns(capacity):
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _reserve(cols, n_used, need, events_done, n_events):
     """`cols`, or a copy of its first n_used particles with room for `need`, or for the n_events that the mean of the
     events_done so far projects if that is more (one copy per shard, however the multiplicity was guessed)."""
@@ -159,18 +159,24 @@ def _reserve(cols, n_used, need, events_done, n_events):
 @njit_no_refcount
 def _store_particles(cols, start, part, n_part):
     """Copy one event's particle records part[:n_part] into the columns from `start` on (C casts for the integers,
-    as numpy's astype)."""
+    as numpy's astype); returns whether every stored momentum, energy and vertex coordinate is finite (the compiled
+    generator divides under numpy's error model, `autopruner.jit`, so a division by zero would give inf or nan)."""
+    finite = True
     for j in range(n_part):
         k = start + j
         for r in range(len(KIN_COLUMNS)):
-            cols.kin[r, k] = part[j, KIN_COLUMNS[r]]
+            value = part[j, KIN_COLUMNS[r]]
+            cols.kin[r, k] = value
+            if not math.isfinite(value):
+                finite = False
         cols.pdgid[k] = np.int32(part[j, PPDG])
         cols.charge[k] = np.int8(part[j, PCHARGE])
         cols.origin[k] = np.int8(part[j, PORIGIN])
         cols.hadron_index[k] = np.int32(part[j, PHADRON])
+    return finite
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _grow(buf, need):
     """Return `buf`, or a copy with at least `need` rows (doubling) if it is too small."""
     if need <= buf.shape[0]:
@@ -180,7 +186,7 @@ def _grow(buf, need):
     return new
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     """Soft particles from the underlying event (origin 3): Poisson count, exponential pT, flat eta."""
     for _ in range(rng.poisson(ev_p.ue_mean_particles)):
@@ -194,7 +200,7 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     """Whether hadrons prim[h0:h1] can be boosted and rescaled to the four-vector t: there are at least two of
     them and its mass exceeds `factor` times the sum of theirs plus `margin` [GeV].
@@ -211,7 +217,7 @@ def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     return m2 > 0.0 and math.sqrt(m2) > factor * m_sum + margin
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _fits(prim, h0, h1, tx, ty, tz, te):
     """Whether hadrons prim[h0:h1] close a group: reachable, with the target mass above theirs by a
     margin."""
@@ -240,7 +246,7 @@ def boost_hadrons(prim, h0, h1, bx, by, bz):
         prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE] = lx, ly, lz, le
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
 
@@ -307,7 +313,7 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, single
     return n_prim
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row):
     """Shower and fragment seeds[s0:s1] in their own frame and make their hadrons sum to the seeds' four-momentum
     there: seed by seed where a seed's hadrons can reach it, else together; returns (n_fin, n_prim).
@@ -333,7 +339,7 @@ def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row
     return n_fin, n_prim
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part):
     """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
@@ -388,7 +394,7 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
     return n_truth, n_heavy, n_part, pvx, pvy, pvz
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     """Generate n_events; returns typed particle columns, truth-parton and heavy-hadron arrays with per-event
     counts, and the primary vertices."""
@@ -409,6 +415,7 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     np_tot = 0
     nt_tot = 0
     nh_tot = 0
+    first_non_finite = -1
     for ev in range(n_events):
         n_truth, n_heavy, n_part, pvx, pvy, pvz = _one_event(
             rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part
@@ -416,7 +423,8 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
         cols = _reserve(cols, np_tot, np_tot + n_part, ev + 1, n_events)
         all_truth = _grow(all_truth, nt_tot + n_truth)
         all_heavy = _grow(all_heavy, nh_tot + n_heavy)
-        _store_particles(cols, np_tot, part, n_part)
+        if not _store_particles(cols, np_tot, part, n_part) and first_non_finite < 0:
+            first_non_finite = ev
         all_truth[nt_tot : nt_tot + n_truth] = truth[:n_truth]
         all_heavy[nh_tot : nh_tot + n_heavy] = heavy[:n_heavy]
         np_tot += n_part
@@ -440,6 +448,7 @@ def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
         all_heavy[:nh_tot],
         n_heavy_ev,
         pv,
+        first_non_finite,
     )
 
 
@@ -468,12 +477,26 @@ def generator_params(
     )
 
 
+def check_finite(first_non_finite_event: int, truth: np.ndarray, heavy: np.ndarray, process: str) -> None:
+    """Raise RuntimeError if the kernel stored a non-finite particle (its first such event, -1: none) or a truth
+    parton or heavy hadron is not finite: a bug in the generator, reported instead of written to a shard."""
+    if first_non_finite_event >= 0:
+        raise RuntimeError(
+            f"toy generator ({process}): event {first_non_finite_event} of this call has a particle with a non-finite "
+            "momentum, energy or vertex; please report the seed and shard"
+        )
+    for name, values in (("truth parton", truth), ("heavy hadron", heavy)):
+        if not np.all(np.isfinite(values)):
+            raise RuntimeError(f"toy generator ({process}): a {name} has a non-finite value; please report the seed")
+
+
 def generate_events(config: dict, process: str, n_events: int, rng: np.random.Generator) -> GeneratedEvents:
     """Generate `n_events` events of `process` ('hbb' or 'qcd') with the settings of the full `config`."""
     check_process(process, n_events)
-    cols, n_part, truth, n_truth, heavy, n_heavy, pv = generate_kernel(
+    cols, n_part, truth, n_truth, heavy, n_heavy, pv, first_non_finite = generate_kernel(
         require_pcg64(rng), int(n_events), process == "hbb", *generator_params(config)
     )
+    check_finite(first_non_finite, truth, heavy, process)
     kin = dict(zip(KIN_FIELDS, cols.kin, strict=True))  # every row is contiguous
     particles = ParticleTable(
         **kin,
