@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 
-import numba as nb
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.extending import intrinsic
+
+from autopruner.jit import njit_hot
 
 #: PCG64's 128-bit LCG multiplier (numpy's PCG_DEFAULT_MULTIPLIER_128)
 PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
@@ -62,13 +63,13 @@ def _pcg64_next_double(typingctx, generator):
     return signature, codegen
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def uniform(rng):
     """A uniform double in [0, 1): exactly ``rng.random()`` of a PCG64 Generator (see the module docstring)."""
     return _pcg64_next_double(rng)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _uniforms(rng, n):
     """n draws of `uniform`, for the self-check."""
     out = np.empty(n)

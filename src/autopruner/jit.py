@@ -1,4 +1,4 @@
-"""numba decorator of the compiled hot paths that allocate nothing.
+"""numba decorators of the generator's and the detector's hot paths (`njit_hot`) and of those that allocate nothing.
 
 numba counts references to every array (and to a random generator) that a compiled function receives: an atomic
 increment on entry and a decrement on exit, which its pruning pass removes only in simple control flow. The
@@ -11,7 +11,7 @@ Such a function may call only others of its kind: allocating an array, slicing w
 distributions whose numba implementation needs the runtime (`Generator.poisson`, `binomial`) fails at compile time
 with "NRT required but not enabled", never silently.
 
-The generator's and the detector's compiled functions (these and their `numba.njit` neighbours) use numpy's error
+The generator's and the detector's compiled functions (`njit_hot`, and these through it) use numpy's error
 model, not numba's default Python one: Python's tests every float divisor and raises ZeroDivisionError where numpy
 gives inf or nan. Those tests cost the generator 3 % and the detector 1 % of their time (interleaved runs of a
 default QCD shard), and no division by zero happens in a correct event, so the results are bit for bit the same.
@@ -21,8 +21,12 @@ it stores (`generation.toy`), and tests/generation/test_generator_fuzz.py checks
 
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 
-#: `numba.njit` (cached, numpy error model) without reference counting, for functions that allocate nothing (see the
-#: module docstring)
-njit_no_refcount = nb.njit(cache=True, error_model="numpy", _nrt=False)
+#: `numba.njit` of the generator's and the detector's compiled functions: cached, numpy's error model (see the module
+#: docstring); takes numba's other options, e.g. ``@njit_hot(inline="always")``
+njit_hot = functools.partial(nb.njit, cache=True, error_model="numpy")
+#: `njit_hot` without reference counting, for functions that allocate nothing (see the module docstring)
+njit_no_refcount = njit_hot(_nrt=False)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from autopruner.fast_random import uniform
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 
 
 def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -21,13 +20,13 @@ def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarr
     return _pt_eta_phi_kernel(px, py, pz)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def eta_phi_scalar(px, py, pz, pt):
     """Pseudorapidity and azimuth of one 3-momentum of transverse momentum pt (from `math.hypot(px, py)`)."""
     return math.asinh(pz / max(pt, 1e-12)), math.atan2(py, px)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def pt_eta_phi_scalar(px, py, pz):
     """Transverse momentum, pseudorapidity and azimuth of one 3-momentum, as `pt_eta_phi` computes them; the
     detector's particle kernel takes it for every direction it keeps, so the two give bit-identical values."""
@@ -36,7 +35,7 @@ def pt_eta_phi_scalar(px, py, pz):
     return pt, eta, phi
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _pt_eta_phi_kernel(px, py, pz):
     """One pass over the arrays (numpy would make several temporaries on millions of particles)."""
     n = px.shape[0]
@@ -68,14 +67,14 @@ def delta_r(eta1, phi1, eta2, phi2):
     return np.hypot(eta1 - eta2, dphi)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def from_pt_y_phi_m(pt, y, phi, m):
     """(px, py, pz, E) of a particle given its rapidity y (not pseudorapidity)."""
     mt = math.sqrt(pt * pt + m * m)
     return pt * math.cos(phi), pt * math.sin(phi), mt * math.sinh(y), mt * math.cosh(y)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def orthonormal_basis(nx, ny, nz):
     """Two unit vectors perpendicular to the unit vector n (right-handed with n)."""
     if abs(nz) < 0.9:
@@ -96,7 +95,7 @@ def orthonormal_basis(nx, ny, nz):
     return e1x, e1y, e1z, e2x, e2y, e2z
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def boost(px, py, pz, e, bx, by, bz):
     """Lorentz-boost (px, py, pz, E) by velocity (bx, by, bz) (from the rest frame of a system moving with b)."""
     b2 = bx * bx + by * by + bz * bz
@@ -109,7 +108,7 @@ def boost(px, py, pz, e, bx, by, bz):
     return px + f * bx, py + f * by, pz + f * bz, gamma * (e + bp)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def kallen_momentum(m, m1, m2):
     """Daughter momentum in the rest frame of a two-body decay m -> m1 m2 (0 if closed)."""
     s = m * m
@@ -119,7 +118,7 @@ def kallen_momentum(m, m1, m2):
     return math.sqrt(lam) / (2.0 * m)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def two_body(px, py, pz, e, m, m1, m2, cos_theta, phi):
     """Exact decay of (px, py, pz, E; mass m) into masses m1, m2; returns daughter 1 and daughter 2 four-vectors.
 
@@ -149,7 +148,7 @@ def two_body(px, py, pz, e, m, m1, m2, cos_theta, phi):
     return q1x, q1y, q1z, e1, px - q1x, py - q1y, pz - q1z, e - e1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def cos_theta_for_energy_fraction(e, p, m, m1, m2, z):
     """Rest-frame helicity angle that gives daughter 1 the lab energy z*E (clipped to the physical range)."""
     pstar = kallen_momentum(m, m1, m2)

@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import pt_eta_phi_scalar
 from autopruner.particles import NEUTRINO_PDGIDS, ParticleTable
 
@@ -51,7 +50,7 @@ def track_efficiency(pt_gev: np.ndarray, abs_eta: np.ndarray, eff_cfg: dict) -> 
     return np.where(central, np.where(high_pt, c_hi, c_lo), np.where(high_pt, f_hi, f_lo))
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _found_kernel(u, pt_gev, eta, abs_eta_split, pt_split_gev, central, forward):
     """Whether the tracker finds each candidate: its uniform deviate u below `track_efficiency` of its pT and |eta|.
 
@@ -94,7 +93,7 @@ def ip_tail_factor(n_tracks: int, tail_cfg: dict, rng: np.random.Generator) -> n
     return np.where(rng.random(n_tracks) < tail_cfg["fraction"], tail_cfg["scale"], 1.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _tail_factor(u, fraction, scale):
     """`ip_tail_factor` from its uniform deviates u, in place: ``scale`` where u < ``fraction``, else 1."""
     for j in range(u.shape[0]):
@@ -102,7 +101,7 @@ def _tail_factor(u, fraction, scale):
     return u
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _buffer(n):
     """An uninitialised float64 array of n elements from numba's allocator, for numpy to fill (``out=``).
 
@@ -118,7 +117,7 @@ def ip_resolution(pt_gev: np.ndarray, res_cfg: dict) -> np.ndarray:
     return np.hypot(res_cfg["constant_mm"], res_cfg["over_pt_mm_gev"] / pt_gev)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _helix_ip(x_mm, y_mm, z_mm, px, py, pz, h, b_field_t):
     """(d0, z of the point of closest approach) [mm] of one helix of charge sign h; see `helix_impact_parameters`.
 
@@ -127,7 +126,7 @@ def _helix_ip(x_mm, y_mm, z_mm, px, py, pz, h, b_field_t):
     return _helix_ip_pt(x_mm, y_mm, z_mm, px, py, pz, math.hypot(px, py), h, b_field_t)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _helix_ip_pt(x_mm, y_mm, z_mm, px, py, pz, pt, h, b_field_t):
     """`_helix_ip` given pt = math.hypot(px, py), for callers that have it already."""
     sin_phi, cos_phi = py / pt, px / pt
@@ -141,13 +140,13 @@ def _helix_ip_pt(x_mm, y_mm, z_mm, px, py, pz, pt, h, b_field_t):
     return d0, z_mm + s_xy * pz / pt
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _charge_sign(charge):
     """np.sign of a charge, as a float."""
     return 1.0 if charge > 0 else (-1.0 if charge < 0 else 0.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _helix_kernel(x_mm, y_mm, z_mm, px, py, pz, charge, b_field_t):
     """`_helix_ip` of every element."""
     n = x_mm.shape[0]
@@ -243,7 +242,7 @@ def had_sigma(e, stochastic, constant, noise):
     return math.sqrt(e * e * constant * constant + e * stochastic * stochastic + noise * noise)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _cells(eta, phi, grid):
     """Cell index of every deposit."""
     out = np.empty(eta.shape[0], dtype=np.int64)
@@ -267,7 +266,7 @@ FAST_ETA_MARGIN = 1e-9
 CELL_UNDECIDED = -2
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def fast_atan2(y, x):
     """atan2(y, x) to within 4e-9 rad: an octant reduction and a degree-9 polynomial, ~5 times cheaper than the C
     library's correctly rounded atan2. Only for binning: `cell_from_fast_direction` checks its margin."""
@@ -291,7 +290,7 @@ def fast_atan2(y, x):
     return -a if y < 0.0 else a
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def fast_eta(pz, pt):
     """Pseudorapidity asinh(pz / pt) as log(|x| + sqrt(1 + x^2)), within a few 1e-16 of `math.asinh` (which costs
     2.5 times as much) for the same pt; only for binning."""
@@ -300,7 +299,7 @@ def fast_eta(pz, pt):
     return -eta if x < 0.0 else eta
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def cell_from_fast_direction(eta, phi, grid):
     """The cell of a direction known to within (`FAST_ETA_MARGIN`, `FAST_PHI_MARGIN_RAD`), or `CELL_UNDECIDED` if
     the box of that size around it touches a cell boundary (then the exact direction must decide).
@@ -340,7 +339,7 @@ class ParticlePass(NamedTuple):
 DEPOSIT_NONE, DEPOSIT_EM, DEPOSIT_HAD, DEPOSIT_MUON = 0, 1, 2, 3
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _deposit_kind(abs_pdgid, reaches):
     """The `DEPOSIT_*` kind of a particle of |PDG id| `abs_pdgid` that does or does not reach the calorimeter."""
     if not reaches:
@@ -360,13 +359,13 @@ def _deposit_kind(abs_pdgid, reaches):
 SQUARED_MARGIN = 1e-12
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _surely_below(x, y, threshold):
     """Whether math.hypot(x, y) < threshold is certain from x^2 + y^2 alone (False: undecided, or not below)."""
     return x * x + y * y < threshold * threshold * (1.0 - SQUARED_MARGIN)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _hypot_sign(x, y, threshold):
     """The sign (-1, 0, 1) of math.hypot(x, y) - threshold, decided from x^2 + y^2 where that lies clearly on one
     side of threshold^2 (the hypot costs as much as the rest of a track), by math.hypot itself in the narrow band
@@ -379,19 +378,19 @@ def _hypot_sign(x, y, threshold):
     return -1 if r < threshold else (1 if r > threshold else 0)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _inside_radius(x, y, radius):
     """``math.hypot(x, y) < radius`` (`_hypot_sign`)."""
     return _hypot_sign(x, y, radius) < 0
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _hypot_above(x, y, threshold):
     """``math.hypot(x, y) > threshold`` (`_hypot_sign`)."""
     return _hypot_sign(x, y, threshold) > 0
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _calo_phi(phi, charge, pt, pt_curl_gev):
     """Azimuth at the calorimeter of a particle of azimuth phi: a charged one is bent by the field, by
     asin(pt_curl / pt) against the sign of its charge."""
@@ -401,7 +400,7 @@ def _calo_phi(phi, charge, pt, pt_curl_gev):
     return phi - bend if charge > 0 else phi + bend
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
     """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
 
@@ -520,7 +519,7 @@ def track_resolution(det_cfg: dict) -> TrackResolution:
     )
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _pt_resolution(pt_gev, abs_eta, edges, constant, per_gev):
     """`pt_resolution` of one track: np.searchsorted's bin (side left), capped at the last one."""
     ibin = 0
@@ -530,7 +529,7 @@ def _pt_resolution(pt_gev, abs_eta, edges, constant, per_gev):
     return math.hypot(constant[ibin], per_gev[ibin] * pt_gev)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx,
                   vy, vz, charge, pdgid, origin, hadron_index, counts, pv_z_mm, res):
     """Smeared tracks of the candidates `index` (with their true pt, eta, phi and numpy's cosh(eta)) that the
@@ -632,7 +631,7 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     return dict(zip(TRACK_KERNEL_FIELDS, arrays, strict=True)), counts
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
     """Add one particle's deposit of energy `e` and `DEPOSIT_*` kind to cell c."""
     if kind == DEPOSIT_EM:
@@ -656,7 +655,7 @@ class TowerOutput(NamedTuple):
     cell: np.ndarray
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _tower_output(capacity):
     """Empty `TowerOutput` with room for `capacity` towers."""
     return TowerOutput(
@@ -709,7 +708,7 @@ def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, 
     return n_out
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold, centres):
     """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
 

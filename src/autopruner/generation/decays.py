@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 
 from autopruner.fast_random import uniform
 from autopruner.generation.hadronization import pick, pick_share
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     B_HADRONS,
@@ -344,7 +343,7 @@ def species_row(table, pdg):
     return -1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def build_daughters(rng, flav, pdg, qsign, charge, mass, params, d_m, d_pdg, d_q, d_kind):
     """Daughter list of a b- (flav 5) or c- (flav 4) hadron with PDG id `pdg`; returns (number of daughters, mode).
 
@@ -582,7 +581,7 @@ def fly(rng, had, i, ctau_mm):
     )
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def decay_heavy_hadrons(rng, had, n_had, params, out, n_out):
     """Fly and decay every heavy hadron in had[:n_had], appending cascade c-hadrons to `had` and the stable daughters to
     `out`. Returns (n_had, n_out)."""

@@ -13,11 +13,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
-
 from autopruner.fast_random import uniform
 from autopruner.generation.shower import N_COLS, evolve, evolve_pair, fill_record, quark_mass
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import boost, cos_theta_for_energy_fraction, from_pt_y_phi_m, two_body
 
 ROLE_HARD = 0
@@ -150,7 +148,7 @@ def massive_decay_to_seeds(rng, seeds, n, px, py, pz, e, m, pdg1, pdg2, cos_thet
     return n + 2, q
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def isr_emissions(rng, hp, pt_hard, kicks):
     """Fill kicks[:n] with (pT, rapidity, azimuth) of n initial-state-radiation gluons; returns n.
 
@@ -179,7 +177,7 @@ def _recoil(px, py, pz, e, nx, ny, beta_gamma, gamma):
     return math.hypot(qx, qy), 0.5 * math.log((e_new + pz) / (e_new - pz)), math.atan2(qy, qx)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def hard_kinematics(rng, hp, m1, m2, kicks, system_y_sigma, half_dy_sigma):
     """pT, rapidities and azimuths of two recoiling objects, and the ISR gluons (kicks[:n]) they recoil against, inside
     the collider's energy; returns (pt1, y1, phi1, pt2, y2, phi2, n, pt_hard).
@@ -275,7 +273,7 @@ def mpi_rapidities(rng, pt, sqrt_s_gev):
             return y1, y2
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
     """Append the partons of secondary semi-hard scatterings (the perturbative part of the underlying event) as shower
     seeds: a Poisson number of 2 -> 2 scatterings, each a pair balanced in pT with independent rapidities, g g or a
@@ -297,7 +295,7 @@ def mpi_seeds(rng, hp, shower_p, seeds, n_s, pt_hard):
     return n_s
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def higgs_event(rng, hp, shower_p, singlet_shower_p, seeds, truth, kicks, decay_in_rest_frame):
     """g b -> H b, H -> b bbar (isotropic), plus ISR gluons: returns (n_seeds, n_truth).
 
@@ -352,7 +350,7 @@ def qcd_flavour(rng, hp):
     return sign * (1 + int(3.0 * uniform(rng)))
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def qcd_event(rng, hp, shower_p, seeds, truth, kicks):
     """QCD 2 -> 2 plus ISR gluons; heavy flavour comes from flavour excitation and the shower's g -> Q Qbar (in the
     hard partons and in the ISR gluons)."""

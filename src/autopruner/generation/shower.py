@@ -26,11 +26,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 
 from autopruner.fast_random import uniform
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import cos_theta_for_energy_fraction, two_body
 from autopruner.particles import M_B_QUARK, M_C_QUARK
 
@@ -70,14 +69,14 @@ def shower_params(shower_cfg: dict) -> ShowerParams:
     )
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def strictly_ordered(params):
     """`params` with strict angular ordering (factor 1), for the showers of a colour singlet such as H -> b bbar."""
     return ShowerParams(params.cutoff_gev, params.alpha_s_mz, params.max_emissions,
                         params.heavy_splitting_angular_ordering, 1.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def quark_mass(pdg):
     """Constituent mass used for a quark or gluon of this PDG id (b, c massive, the rest massless)."""
     a = abs(pdg)
@@ -88,7 +87,7 @@ def quark_mass(pdg):
     return 0.0
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def alpha_s(kt2, alpha_s_mz):
     """One-loop running coupling (n_f = 5) at scale kT^2 [GeV^2]."""
     return alpha_s_mz / (1.0 + B0_NF5 * alpha_s_mz * math.log(kt2 / (M_Z * M_Z)))
@@ -162,7 +161,7 @@ def evolve(rng, e, pdg, t_start, theta_max, params):
             return t, z, dflav
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def daughters_of(pdg, dflav):
     """PDG ids of the two daughters of a branching (the first one carries the energy fraction z)."""
     if pdg == 21:
@@ -216,7 +215,7 @@ def split(rng, row, params, out1, out2):
     fill_record(out2, q2x, q2y, q2z, q2e, m02, pdg2, t2, z2, f2, theta)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit_hot(inline="always")
 def fill_record(rec, px, py, pz, e, m0, pdg, t, z, dflav, theta_max):
     """Write one parton record."""
     rec[PX] = px
@@ -231,13 +230,13 @@ def fill_record(rec, px, py, pz, e, m0, pdg, t, z, dflav, theta_max):
     rec[THMAX] = theta_max
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def shower_scratch(params):
     """Scratch buffers for `shower_into`: the stack of pending partons of one seed and the record being split."""
     return np.empty((int(params.max_emissions) + 2, N_COLS)), np.empty(N_COLS)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def shower(rng, seed, params, out, n_out):
     """Shower one evolved parton record into final partons appended to out[n_out:] (px, py, pz, E, pdg).
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 
 from autopruner.fast_random import require_pcg64, uniform
@@ -79,7 +78,7 @@ from autopruner.generation.shower import (
     shower_scratch,
     strictly_ordered,
 )
-from autopruner.jit import njit_no_refcount
+from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import boost
 from autopruner.particles import ORIGIN_PROMPT, ORIGIN_SOFT, ParticleTable
 
@@ -127,7 +126,7 @@ KIN_COLUMNS = (PPX, PPY, PPZ, PE, PVX, PVY, PVZ)
 PARTICLES_PER_EVENT_RESERVED = 720
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _particle_columns(capacity):
     """Empty `ParticleColumns` with room for `capacity` particles."""
     return ParticleColumns(
@@ -139,7 +138,7 @@ def _particle_columns(capacity):
     )
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _reserve(cols, n_used, need, events_done, n_events):
     """`cols`, or a copy of its first n_used particles with room for `need`, or for the n_events that the mean of the
     events_done so far projects if that is more (one copy per shard, however the multiplicity was guessed)."""
@@ -176,7 +175,7 @@ def _store_particles(cols, start, part, n_part):
     return finite
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _grow(buf, need):
     """Return `buf`, or a copy with at least `need` rows (doubling) if it is too small."""
     if need <= buf.shape[0]:
@@ -186,7 +185,7 @@ def _grow(buf, need):
     return new
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     """Soft particles from the underlying event (origin 3): Poisson count, exponential pT, flat eta."""
     for _ in range(rng.poisson(ev_p.ue_mean_particles)):
@@ -200,7 +199,7 @@ def _underlying_event(rng, ev_p, had_p, out, n, pvx, pvy, pvz):
     return n
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     """Whether hadrons prim[h0:h1] can be boosted and rescaled to the four-vector t: there are at least two of
     them and its mass exceeds `factor` times the sum of theirs plus `margin` [GeV].
@@ -217,7 +216,7 @@ def _reachable(prim, h0, h1, tx, ty, tz, te, factor, margin):
     return m2 > 0.0 and math.sqrt(m2) > factor * m_sum + margin
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _fits(prim, h0, h1, tx, ty, tz, te):
     """Whether hadrons prim[h0:h1] close a group: reachable, with the target mass above theirs by a
     margin."""
@@ -246,7 +245,7 @@ def boost_hadrons(prim, h0, h1, bx, by, bz):
         prim[i, HPX], prim[i, HPY], prim[i, HPZ], prim[i, HE] = lx, ly, lz, le
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, singlet_sp, had_p, fin, prim):
     """Shower and fragment seeds[:n_seeds] into primary hadrons prim[:n]; returns n.
 
@@ -313,7 +312,7 @@ def hadronize_seeds(rng, seeds, n_seeds, n_singlet, mode, bx, by, bz, sp, single
     return n_prim
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row):
     """Shower and fragment seeds[s0:s1] in their own frame and make their hadrons sum to the seeds' four-momentum
     there: seed by seed where a seed's hadrons can reach it, else together; returns (n_fin, n_prim).
@@ -339,7 +338,7 @@ def _hadronize_group(rng, seeds, s0, s1, sp, had_p, fin, prim, n_fin, stack, row
     return n_fin, n_prim
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, fin, prim, heavy, part):
     """Generate one event into the scratch buffers; returns (n_truth, n_heavy, n_particles, pv x, y, z)."""
     pvx = rng.normal(0.0, ev_p.beam_spot_xy_mm)
@@ -394,7 +393,7 @@ def _one_event(rng, is_signal, hp, sp, had_p, dec_p, ev_p, seeds, kicks, truth, 
     return n_truth, n_heavy, n_part, pvx, pvy, pvz
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit_hot
 def generate_kernel(rng, n_events, is_signal, hp, sp, had_p, dec_p, ev_p):
     """Generate n_events; returns typed particle columns, truth-parton and heavy-hadron arrays with per-event
     counts, and the primary vertices."""
