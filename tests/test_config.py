@@ -55,6 +55,8 @@ def test_deep_merge_keeps_untouched_keys(default_config):
         (("autopruner", "budgets"), [30, 150], "budgets"),
         (("hls4ml", "precision"), "float", "precision"),
         (("training", "hidden_layers"), [64, 0], "hidden_layers"),
+        (("validation", "training_seeds"), [], "training_seeds"),
+        (("validation", "training_seeds"), [1, 1], "training_seeds"),
     ],
 )
 def test_bad_value_names_the_key(default_config, path, value, key):

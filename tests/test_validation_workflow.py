@@ -19,6 +19,7 @@ pytestmark = pytest.mark.timeout(300)
 TARGET = "results/validation/toy_vs_pythia.json"
 GENERATORS = 2
 CASES = 3  # toy on toy, toy on Pythia, Pythia on Pythia
+SEEDS = 3  # validation.training_seeds of config/config.yaml
 DATA_RULES = {"generate", "ip_templates", "validation_generate", "validation_reconstruct", "validation_dataset"}
 
 
@@ -80,28 +81,39 @@ def test_dry_run_schedules_k_trainings_per_generator(workdir, tmp_path, n_folds)
         configfiles = (str(override),)
     k = n_folds or 5  # config/config.yaml's default
     jobs = planned_jobs(workdir, configfiles)
-    assert jobs["validation_fold_train"] == GENERATORS * k
-    assert jobs["validation_pool"] == CASES and jobs["validation_report"] == 1
+    assert jobs["validation_fold_train"] == GENERATORS * k * SEEDS
+    assert jobs["validation_pool"] == CASES * SEEDS and jobs["validation_report"] == 1
 
 
 def test_changing_the_number_of_folds_reruns_the_transfer_test_only(done_workdir):
     with edited(done_workdir / "config/tiny.yaml", "", "\nvalidation:\n  folds: 4\n"):
         jobs = planned_jobs(done_workdir)
-    assert jobs == {"validation_fold_train": GENERATORS * 4, "validation_pool": CASES, "validation_report": 1}
+    assert jobs == {"validation_fold_train": GENERATORS * 4 * SEEDS, "validation_pool": CASES * SEEDS,
+                    "validation_report": 1}
+
+
+def test_adding_a_training_seed_trains_that_seed_only(done_workdir):
+    with edited(done_workdir / "config/tiny.yaml", "", "\nvalidation:\n  training_seeds: [0, 1, 2, 7]\n"):
+        jobs = planned_jobs(done_workdir)
+    assert jobs == {"validation_fold_train": GENERATORS * 5, "validation_pool": CASES, "validation_report": 1}
+    with edited(done_workdir / "config/tiny.yaml", "", "\nvalidation:\n  training_seeds: [0, 1]\n"):
+        jobs = planned_jobs(done_workdir)
+    assert jobs == {"validation_report": 1}  # a seed fewer: the report averages the others, nothing retrains
 
 
 def test_training_config_reruns_every_fold_training(done_workdir):
     with edited(done_workdir / "config/tiny.yaml", "  epochs: 6\n", "  epochs: 7\n"):
         jobs = planned_jobs(done_workdir)
-    assert jobs == {"validation_fold_train": GENERATORS * 5, "validation_pool": CASES, "validation_report": 1}
+    assert jobs == {"validation_fold_train": GENERATORS * 5 * SEEDS, "validation_pool": CASES * SEEDS,
+                    "validation_report": 1}
 
 
 def test_evaluation_config_and_pooling_code_rerun_the_pooling_only(done_workdir):
     with edited(done_workdir / "config/tiny.yaml", "bootstrap_replicas: 20", "bootstrap_replicas: 21"):
         jobs = planned_jobs(done_workdir)
-    assert jobs == {"validation_pool": CASES, "validation_report": 1}
+    assert jobs == {"validation_pool": CASES * SEEDS, "validation_report": 1}
     with edited(done_workdir / "src/autopruner/validation/crossval.py", '"""', '"""An edit. '):
         jobs = planned_jobs(done_workdir)
-    assert jobs == {"validation_pool": CASES, "validation_report": 1}
+    assert jobs == {"validation_pool": CASES * SEEDS, "validation_report": 1}
     assert not set(jobs) & DATA_RULES
     assert planned_jobs(done_workdir) == {}  # restored: up to date again

@@ -114,7 +114,9 @@ def config_subset(config: Mapping[str, Any], *keys: str, exclude: Iterable[str] 
 
 #: config keys that list the jobs to run (seeds, budgets, compared methods); every job reads its own seed, budget
 #: and method from its wildcards, never these lists, so they stay out of the jobs' ``params.config``
-JOB_LIST_KEYS = ("training.seeds", "autopruner.budgets", "methods.budgets", "methods.compare")
+JOB_LIST_KEYS = (
+    "training.seeds", "autopruner.budgets", "methods.budgets", "methods.compare", "validation.training_seeds",
+)
 
 
 def _drop(subset: dict[str, Any], parts: list[str]) -> None:

@@ -10,7 +10,7 @@ import uproot
 
 from autopruner.io_utils import write_json
 from autopruner.schema import FEATURE_NAMES
-from autopruner.validation.report import make_validation_report
+from autopruner.validation.report import make_validation_report, seed_average
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -55,13 +55,16 @@ def test_report_on_synthetic_samples(tmp_path):
             write_json(path, {"events": 10000, "candidates": 3000})
             cutflows[generator].append(str(path))
     metrics = {}
+    # two training seeds, the second 20 % above the first on every case: the report averages them
     for case, value in (("toy_on_toy", 600.0), ("toy_on_pythia", 300.0), ("pythia_on_pythia", 200.0)):
-        metrics[case] = str(tmp_path / f"{case}.json")
         make = cross_generator_metrics if case == "toy_on_pythia" else pooled_metrics
-        write_json(metrics[case], make(value, err=0.1 * value))
+        metrics[case] = []
+        for seed, scale in ((3, 1.0), (8, 1.2)):
+            metrics[case].append(str(tmp_path / f"{case}_seed{seed}.json"))
+            write_json(metrics[case][-1], make(scale * value, err=0.1 * value))
     result = make_validation_report({"toy": str(tmp_path / "toy.root"), "pythia8": str(tmp_path / "pythia.root")},
                                     cutflows, metrics, 7, 24000, tmp_path / "out.json", tmp_path / "out.pdf",
-                                    feature_names=FEATURE_NAMES[:4])
+                                    feature_names=FEATURE_NAMES[:4], training_seeds=[3, 8])
     saved = json.loads((tmp_path / "out.json").read_text())
     assert {"features", "n_features_js_excess_below_0p1", "hf_fraction_qcd", "r50", "events_per_process"} <= set(saved)
     first = saved["features"][FEATURE_NAMES[0]]
@@ -70,15 +73,52 @@ def test_report_on_synthetic_samples(tmp_path):
     assert result["n_features_js_excess_below_0p1"] == 4 - 1
     assert saved["hf_fraction_qcd"]["toy"] == pytest.approx(0.05, abs=0.015)
     assert saved["hf_fraction_qcd"]["pythia"] == pytest.approx(0.2, abs=0.02)
+    n_qcd = 3000  # unit weights: the binomial error on the 3000 QCD candidates
+    assert saved["hf_composition_qcd"]["pythia"]["n_eff"] == pytest.approx(n_qcd)
+    hf = saved["hf_fraction_qcd"]["pythia"]
+    assert saved["hf_fraction_qcd_err"]["pythia"] == pytest.approx(np.sqrt(hf * (1 - hf) / n_qcd))
     assert saved["candidates_per_event"]["toy"] == {"hbb": 0.3, "qcd": 0.3}
+    assert saved["training_seeds"] == [3, 8]
+    assert saved["r50"]["toy_on_toy"] == pytest.approx(660.0)
+    seeds = saved["r50_seeds"]["toy_on_toy"]
+    assert seeds["values"] == pytest.approx([600.0, 720.0]) and seeds["err"] == pytest.approx([60.0, 60.0])
+    assert seeds["std"] == pytest.approx(120.0 / np.sqrt(2)) and seeds["sem"] == pytest.approx(60.0)
+    # the shared test-sample error (60) and the training's sem (60) in quadrature
+    assert saved["r50_err"]["toy_on_toy"] == pytest.approx(60.0 * np.sqrt(2))
     assert saved["transfer"]["toy_over_pythia"] == pytest.approx(3.0)
     assert saved["transfer"]["toy_on_pythia_over_toy_on_toy"] == pytest.approx(0.5)
-    # 10 % errors on both rejections: the ratio's error is sqrt(2) x 10 %
-    assert saved["transfer_err"]["toy_over_pythia"] == pytest.approx(3.0 * 0.1 * np.sqrt(2))
-    assert saved["r50_err"]["toy_on_toy"] == pytest.approx(60.0)
-    folds = saved["r50_folds"]["pythia_on_pythia"]
+    # both rejections carry sqrt(2) x 10 % of the first seed's value on 1.1 x it: the ratio's error adds them
+    assert saved["transfer_err"]["toy_over_pythia"] == pytest.approx(3.0 * np.sqrt(2) * 0.1 * np.sqrt(2) / 1.1)
+    assert saved["transfer_seeds"]["toy_over_pythia"]["values"] == pytest.approx([3.0, 3.0])
+    assert saved["transfer_seeds"]["toy_over_pythia"]["std"] == pytest.approx(0.0)
+    assert saved["auc"]["pythia_on_pythia"] == pytest.approx(0.98)
+    assert saved["auc_err"]["pythia_on_pythia"] == pytest.approx(0.002)  # the seeds agree: the bootstrap error
+    folds = saved["r50_folds"]["pythia_on_pythia"]  # the first seed's
     assert folds["n_folds"] == 5 and len(folds["values"]) == 5 and folds["mean"] == pytest.approx(200.0)
     assert set(saved["r50_models"]) == {"toy_on_pythia"} and len(saved["r50_models"]["toy_on_pythia"]["values"]) == 5
     assert "bootstrap" in saved["r50_errors"] and saved["test_candidates"]["toy_on_pythia"] == {"hbb": 5000,
                                                                                                   "qcd": 4000}
-    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 2 + 4  # summary, transfer test, 4 features
+    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 3 + 4  # summary, composition, transfer, 4 features
+
+
+def test_report_needs_one_metrics_file_per_training_seed(tmp_path):
+    metrics = {case: [str(tmp_path / f"{case}.json")] for case in ("toy_on_toy", "toy_on_pythia", "pythia_on_pythia")}
+    with pytest.raises(ValueError, match=r"toy_on_toy: expected one metrics file per training seed \[0, 1\]"):
+        make_validation_report({}, {}, metrics, 7, 24000, tmp_path / "out.json", tmp_path / "out.pdf",
+                               training_seeds=[0, 1])
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_seed_average_with_one_seed_is_that_seed():
+    average = seed_average([{"value": 250.0, "err": 30.0}])
+    assert average["value"] == 250.0 and average["total_err"] == pytest.approx(30.0)
+    assert average["std"] is None and average["sem"] is None
+
+
+def test_seed_average_leaves_out_a_seed_without_a_value():
+    average = seed_average([{"value": 200.0, "err": 20.0}, {"value": None, "err": None},
+                            {"value": 300.0, "err": 20.0}])
+    assert average["value"] == pytest.approx(250.0) and average["values"] == [200.0, None, 300.0]
+    assert average["sem"] == pytest.approx(50.0)
+    assert average["total_err"] == pytest.approx(np.hypot(20.0, 50.0))
+    assert seed_average([{"value": None, "err": None}])["value"] is None

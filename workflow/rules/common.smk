@@ -284,9 +284,15 @@ def validation_pooled(trained, tested, seed, suffix):
     return f"{validation_dir(trained)}/seed{seed}/kfold_on_{tested}{suffix}"
 
 
+def validation_seeds():
+    """Training seeds of the transfer test (validation.training_seeds): k fold taggers per generator and seed."""
+    return list(config["validation"]["training_seeds"])
+
+
 def validation_metrics(trained, tested):
-    """Pooled k-fold metrics of the taggers trained on one generator's sample, tested on another's (primary seed)."""
-    return validation_pooled(trained, tested, primary_seed(), ".metrics.json")
+    """Pooled k-fold metrics of the taggers trained on one generator's sample, tested on another's, per training
+    seed in validation.training_seeds order."""
+    return [validation_pooled(trained, tested, seed, ".metrics.json") for seed in validation_seeds()]
 
 
 def validation_generation_config(generator):

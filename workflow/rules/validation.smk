@@ -13,7 +13,8 @@ wildcard_constraints:
 
 
 rule validation_report:
-    """Feature distances with their statistical floor, heavy flavour, candidates per event, k-fold transfer test."""
+    """Feature distances with their statistical floor, heavy flavour, candidates per event, k-fold transfer test
+    (per training seed of validation.training_seeds, averaged over them)."""
     input:
         toy=validation_dataset("toy"),
         pythia8=validation_dataset("pythia8"),
@@ -28,6 +29,7 @@ rule validation_report:
                    category="Validation"),
     params:
         config=cfg("seed", "validation"),
+        training_seeds=validation_seeds(),
         code=code("validation.report"),
     log:
         "logs/validation/report.log",

@@ -1,6 +1,6 @@
 """The toy-vs-Pythia validation report: feature distances, heavy-flavour content, candidates per event, and the
-transfer test of the tagger (k-fold pooled, `autopruner.validation.crossval`), written as ``toy_vs_pythia.json`` and
-``toy_vs_pythia.pdf``.
+transfer test of the tagger (k-fold pooled, `autopruner.validation.crossval`, once per training seed and averaged
+over the seeds), written as ``toy_vs_pythia.json`` and ``toy_vs_pythia.pdf``.
 
 Both generators' events went through the same detector, the same reconstruction and the same IP templates, so
 every difference here is a difference of the generators.
@@ -34,13 +34,21 @@ FLOOR_STREAM = 11
 COLUMNS = (*FEATURE_NAMES, "label", "weight", "tj1_flavour")
 #: what the transfer test's numbers are, written into the JSON beside them
 R50_ERRORS = (
-    "r50: 1/eps_B at eps_S = 50 % of the k-fold pooled out-of-fold scores (every candidate of the tested sample scored "
-    "once, by the fold model that did not train on it; toy_on_pythia: Pythia fold i by the toy fold-i model). "
-    "r50_err: bootstrap std of those pooled scores (test-sample statistics, the k models held fixed). "
-    "r50_folds: the k per-fold values (1/k of the candidates each, each its own model), their mean, std and "
-    "sem = std/sqrt(k); the std shows the model-to-model variation plus the statistics of 1/k of the sample. "
-    "r50_models (toy_on_pythia only): each toy fold model's value on the whole Pythia sample, which none trained on; "
-    "their std is the model-to-model variation alone. transfer_err: the two pooled bootstrap errors in quadrature."
+    "r50: mean over the training seeds (training_seeds) of 1/eps_B at eps_S = 50 % of the k-fold pooled out-of-fold "
+    "scores (every candidate of the tested sample scored once, by the fold model of that seed that did not train on "
+    "it; toy_on_pythia: Pythia fold i by the toy fold-i model). The seeds share the events and the folds: they "
+    "differ in the training's random draws alone. "
+    "r50_seeds: each seed's pooled value with its bootstrap std (test-sample statistics, the k models held fixed), "
+    "and their mean, std (ddof 1; null for one seed) and sem = std/sqrt(n). "
+    "r50_err: error of r50, sqrt(mean bootstrap variance + sem^2): the test-sample error, which every seed shares, "
+    "and the training's. "
+    "r50_folds, r50_models: of the first training seed. r50_folds: the k per-fold values (1/k of the candidates each, "
+    "each its own model), their mean, std and sem = std/sqrt(k). r50_models (toy_on_pythia only): each toy fold "
+    "model's value on the whole Pythia sample, which none trained on; their std is the model-to-model variation "
+    "alone. auc, auc_err: as r50 and r50_err. "
+    "transfer: ratios of the seed means; transfer_err: the two r50_err in quadrature (toy_on_pythia_over_toy_on_toy "
+    "shares its models, so this overstates its training part). transfer_seeds: each seed's ratio, their mean, std "
+    "and sem."
 )
 
 
@@ -84,12 +92,16 @@ def passing_features(distances: Mapping[str, Mapping[str, Mapping[str, float]]])
 
 
 def heavy_flavour_fraction(background: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Weighted shares of background candidates whose leading track jet is b- or c-labelled, and their sum."""
+    """Weighted shares of background candidates whose leading track jet is b- or c-labelled, and their sum, each
+    with its binomial error on the effective number of candidates n_eff = (sum w)^2 / sum w^2 (``*_err``)."""
     w = background["weight"].astype(np.float64)
     flavour = background["tj1_flavour"]
     total = w.sum()
+    n_eff = total**2 / np.sum(w * w)
     b, c = w[flavour == FLAVOUR_B].sum() / total, w[flavour == FLAVOUR_C].sum() / total
-    return {"b": float(b), "c": float(c), "b_or_c": float(b + c)}
+    shares = {"b": float(b), "c": float(c), "b_or_c": float(b + c)}
+    errors = {f"{name}_err": float(np.sqrt(f * (1.0 - f) / n_eff)) for name, f in shares.items()}
+    return shares | errors | {"n_eff": float(n_eff)}
 
 
 def candidates_per_event(cutflow_jsons: Sequence[str | os.PathLike]) -> dict[str, float]:
@@ -124,6 +136,38 @@ def transfer_case(metrics_json: str | os.PathLike) -> dict[str, Any]:
         raise CorruptInputError(f"no pooled k-fold rejection at 0.5 in {path}: {exc}") from exc
 
 
+def spread(values: Sequence[float | None]) -> dict[str, Any]:
+    """The values (None where undefined) with the mean, std (ddof 1) and sem of the defined ones; std and sem are
+    None below two values, the mean below one."""
+    defined = np.array([v for v in values if v is not None], dtype=np.float64)
+    n = defined.size
+    std = float(np.std(defined, ddof=1)) if n > 1 else None
+    return {"values": list(values), "mean": float(defined.mean()) if n else None, "std": std,
+            "sem": None if std is None else std / float(np.sqrt(n))}
+
+
+def seed_average(per_seed: Sequence[Mapping[str, Any]], value_key: str = "value",
+                 err_key: str = "err") -> dict[str, Any]:
+    """One transfer case's metric (``value_key``, with its bootstrap ``err_key``) over the training seeds.
+
+    ``value`` is the mean of the seeds' values. Its error adds two parts in quadrature. The bootstrap error is the
+    test sample's, the same events for every seed, so averaging does not shrink it: its mean variance enters. The
+    training's part is the sem of the seeds' values (which also holds the little of the test sample's error that
+    differs between models). With one seed this is that seed's value and bootstrap error. Seeds without a value (no
+    background passed the cut) are left out; None where none has one.
+    """
+    values = [s[value_key] for s in per_seed]
+    errs = [s[err_key] for s in per_seed]
+    result = spread(values) | {"err": errs}
+    defined = [(v, e) for v, e in zip(values, errs, strict=True) if v is not None]
+    if not defined:
+        return result | {"value": None, "total_err": None}
+    boot = [e for _, e in defined if e is not None]
+    boot_var = float(np.mean(np.square(boot))) if boot else 0.0
+    total_err = float(np.sqrt(boot_var + (result["sem"] or 0.0) ** 2)) if boot or result["sem"] else None
+    return result | {"value": result["mean"], "total_err": total_err}
+
+
 def _ratio_with_error(num: Mapping[str, Any], den: Mapping[str, Any]) -> tuple[float | None, float | None]:
     """num/den and its error from the two bootstrap errors in quadrature (independent test candidates)."""
     a, b, da, db = num["value"], den["value"], num["err"], den["err"]
@@ -141,16 +185,23 @@ TRANSFER_RATIOS = {"toy_over_pythia": ("toy_on_toy", "pythia_on_pythia"),
 
 
 def transfer_summary(r50: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    """The issue's two ratios of rejections at ε_S = 50 %, and their errors.
+    """The issue's two ratios of rejections at ε_S = 50 % (``value`` of each case), and their errors.
 
-    Each error combines the two pooled bootstrap errors in quadrature: the test candidates of the two cases are
-    independent (different generators), while the training fluctuations they share (toy on toy and toy on Pythia use
-    the same toy models) are not counted.
+    Each error combines the two cases' errors (``err``) in quadrature: the test candidates of the two cases are
+    independent (different generators), while the training fluctuations that toy on toy and toy on Pythia share
+    (the same toy models) are counted in both, not cancelled.
     """
     values, errors = {}, {}
     for name, (num, den) in TRANSFER_RATIOS.items():
         values[name], errors[name] = _ratio_with_error(r50[num], r50[den])
     return values, errors
+
+
+def transfer_per_seed(per_seed: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each training seed's two ratios (`TRANSFER_RATIOS`, None where undefined) with their mean, std and sem."""
+    n_seeds = len(next(iter(per_seed.values())))
+    ratios = [transfer_summary({case: seeds[i] for case, seeds in per_seed.items()})[0] for i in range(n_seeds)]
+    return {name: spread([r[name] for r in ratios]) for name in TRANSFER_RATIOS}
 
 
 def overlay_page(feature: str, toy: Mapping[str, Mapping[str, np.ndarray]],
@@ -203,36 +254,79 @@ def summary_page(result: Mapping[str, Any]):
     return fig
 
 
+def composition_page(result: Mapping[str, Any]):
+    """The background's flavour composition (leading track jet light, c or b: the background a double-b tagger
+    keeps at tight cuts is mostly heavy flavour) and the candidates per event of both processes, toy against Pythia."""
+    fig, (ax_hf, ax_cand) = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"wspace": 0.3})
+    width = 0.38
+    for offset, (name, generator, colour) in zip((-width / 2, width / 2),
+                                                  (("toy", "toy", "tab:blue"), ("pythia", "pythia8", "black")),
+                                                  strict=True):
+        hf = result["hf_composition_qcd"][name]
+        shares = [1.0 - hf["b_or_c"], hf["c"], hf["b"]]
+        errors = [hf["b_or_c_err"], hf["c_err"], hf["b_err"]]
+        ax_hf.bar(np.arange(3) + offset, shares, width, yerr=errors, capsize=3, color=colour, alpha=0.75,
+                  label=GENERATOR_LABELS[generator])
+        per_event = result["candidates_per_event"][generator]
+        ax_cand.bar(np.arange(2) + offset, [per_event.get("hbb", np.nan), per_event.get("qcd", np.nan)], width,
+                    color=colour, alpha=0.75, label=GENERATOR_LABELS[generator])
+    ax_hf.set_xticks(range(3), ["light", "c", "b"])
+    ax_hf.set_yscale("log")
+    ax_hf.set_ylim(0.01, 3.0)
+    ax_hf.set_xlabel("flavour of the leading track jet (QCD candidates)", fontsize=14)
+    ax_hf.set_ylabel("Fraction of QCD candidates (weighted)", fontsize=14)
+    hf_toy, hf_py = result["hf_fraction_qcd"]["toy"], result["hf_fraction_qcd"]["pythia"]
+    ax_hf.set_title(f"b or c: toy {hf_toy:.3f}, Pythia {hf_py:.3f} (toy/Pythia {hf_toy / hf_py:.2f}; "
+                    "target 0.8-1.2)", fontsize=12)
+    ax_hf.legend(frameon=False, fontsize=12)
+    ax_cand.set_xticks(range(2), [PROCESS_LABELS["hbb"], PROCESS_LABELS["qcd"]])
+    ax_cand.set_ylim(0.0, 0.4)
+    ax_cand.set_ylabel("Candidates per generated event", fontsize=14)
+    ax_cand.set_title("one candidate per event at most: the selection's efficiency", fontsize=12)
+    ax_cand.legend(frameon=False, fontsize=12)
+    return fig
+
+
 def transfer_page(result: Mapping[str, Any]):
-    """Rejection at ε_S = 50 % per transfer case: the pooled k-fold value with its bootstrap error, and each fold's
-    value with its own, so the fold-to-fold spread is seen beside the pooled error."""
+    """Rejection at ε_S = 50 % per transfer case: the mean over training seeds with its error, each seed's pooled
+    k-fold value with its bootstrap error, and the first seed's per-fold values (and, on the other generator's
+    sample, its fold models' values on the whole sample), so the training's spread is seen beside the test sample's
+    error."""
     cases = list(result["r50"])
-    fig, ax = plt.subplots(figsize=(9, 5))
+    seeds = result["training_seeds"]
+    fig, ax = plt.subplots(figsize=(9, 5.5))
     for row, case in enumerate(cases):
         value, err = result["r50"][case], result["r50_err"][case]
         if value is not None:
-            ax.errorbar(value, row, xerr=err or 0.0, fmt="s", ms=8, color="black", capsize=4,
-                        label="pooled (bootstrap error)" if row == 0 else None)
+            ax.errorbar(value, row, xerr=err or 0.0, fmt="s", ms=9, color="black", capsize=4, zorder=3,
+                        label=f"mean of {len(seeds)} training seeds (total error)" if row == 0 else None)
+        per_seed = result["r50_seeds"][case]
+        offsets = np.linspace(-0.3, -0.12, len(seeds)) if len(seeds) > 1 else np.array([-0.2])
+        for v, e, dy in zip(per_seed["values"], per_seed["err"], offsets, strict=True):
+            if v is not None:
+                ax.errorbar(v, row + dy, xerr=e or 0.0, fmt="D", ms=4, color="tab:green", capsize=2,
+                            label="one seed, pooled (bootstrap error)" if row == 0 and dy == offsets[0] else None)
         folds = result["r50_folds"][case]
         per_fold = [(v, e) for v, e in zip(folds["values"], folds["err"], strict=True) if v is not None]
-        offsets = np.linspace(-0.25, 0.25, len(per_fold)) if len(per_fold) > 1 else np.zeros(len(per_fold))
+        offsets = np.linspace(0.12, 0.3, len(per_fold)) if len(per_fold) > 1 else np.full(len(per_fold), 0.2)
         for (v, e), dy in zip(per_fold, offsets, strict=True):
-            ax.errorbar(v, row + dy, xerr=e or 0.0, fmt="o", ms=4, color="tab:blue", alpha=0.7,
-                        label="one fold (bootstrap error)" if row == 0 and dy == offsets[0] else None)
+            ax.errorbar(v, row + dy, xerr=e or 0.0, fmt="o", ms=3, color="tab:blue", alpha=0.6,
+                        label=f"one fold, seed {seeds[0]} (bootstrap error)" if row == 0 and dy == offsets[0]
+                        else None)
         models = result["r50_models"].get(case)
         if models is not None:
             values = [v for v in models["values"] if v is not None]
-            ax.plot(values, np.full(len(values), row + 0.35), "x", ms=7, color="tab:red",
-                    label="one fold model on the whole sample")
+            ax.plot(values, np.full(len(values), row + 0.4), "x", ms=7, color="tab:red",
+                    label=f"one fold model of seed {seeds[0]} on the whole sample")
     ax.set_yticks(range(len(cases)), [c.replace("_", " ") for c in cases])
     ax.invert_yaxis()
     ax.set_xlabel(r"baseline $1/\varepsilon_B$ at $\varepsilon_S = 50\,\%$")
     n_folds = next(iter(result["r50_folds"].values()))["n_folds"]
     ratios = result["transfer"]
-    ax.set_title(f"{n_folds}-fold transfer test: toy/Pythia {_format_ratio(ratios, result, 'toy_over_pythia')}, "
-                 f"toy on Pythia/toy {_format_ratio(ratios, result, 'toy_on_pythia_over_toy_on_toy')}",
-                 fontsize=10)
-    ax.legend(frameon=False, fontsize=9)
+    ax.set_title(f"{n_folds}-fold transfer test, training seeds {', '.join(map(str, seeds))}: toy/Pythia "
+                 f"{_format_ratio(ratios, result, 'toy_over_pythia')}, toy on Pythia/toy "
+                 f"{_format_ratio(ratios, result, 'toy_on_pythia_over_toy_on_toy')}", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="best")
     return fig
 
 
@@ -243,22 +337,63 @@ def _format_ratio(ratios: Mapping[str, float | None], result: Mapping[str, Any],
     return f"{value:.2f}" if err is None else f"{value:.2f} ± {err:.2f}"
 
 
+def seed_metrics(metrics: Mapping[str, Sequence[str | os.PathLike]],
+                 training_seeds: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
+    """Every transfer case's `transfer_case` per training seed, in ``training_seeds`` order; a ValueError where a
+    case has not one metrics file per seed."""
+    per_seed = {}
+    for case, paths in metrics.items():
+        if isinstance(paths, str | os.PathLike) or len(paths) != len(training_seeds):
+            raise ValueError(f"transfer case {case}: expected one metrics file per training seed "
+                             f"{list(training_seeds)}, got {paths!r}")
+        per_seed[case] = [transfer_case(path) for path in paths]
+    return per_seed
+
+
+def transfer_results(per_seed: Mapping[str, Sequence[Mapping[str, Any]]],
+                     training_seeds: Sequence[int]) -> dict[str, Any]:
+    """The JSON's transfer-test entries (`R50_ERRORS` says what each holds) from each case's per-seed results."""
+    r50 = {case: seed_average(seeds) for case, seeds in per_seed.items()}
+    auc = {case: seed_average(seeds, "auc", "auc_err") for case, seeds in per_seed.items()}
+    transfer, transfer_err = transfer_summary({case: {"value": r["value"], "err": r["total_err"]}
+                                               for case, r in r50.items()})
+    first = {case: seeds[0] for case, seeds in per_seed.items()}
+    keys = ("values", "err", "mean", "std", "sem")
+    return {
+        "training_seeds": [int(seed) for seed in training_seeds],
+        "r50": {case: r["value"] for case, r in r50.items()},
+        "r50_err": {case: r["total_err"] for case, r in r50.items()},
+        "r50_seeds": {case: {key: r[key] for key in keys} for case, r in r50.items()},
+        "r50_folds": {case: v["folds"] for case, v in first.items()},
+        "r50_models": {case: v["models"] for case, v in first.items() if v["models"] is not None},
+        "r50_errors": R50_ERRORS,
+        "auc": {case: a["value"] for case, a in auc.items()},
+        "auc_err": {case: a["total_err"] for case, a in auc.items()},
+        "auc_seeds": {case: {key: a[key] for key in keys} for case, a in auc.items()},
+        "test_candidates": {case: {"hbb": v["n_signal"], "qcd": v["n_background"]} for case, v in first.items()},
+        "transfer": transfer,
+        "transfer_err": transfer_err,
+        "transfer_seeds": transfer_per_seed(per_seed),
+    }
+
+
 def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, Sequence[str]],
-                           metrics: Mapping[str, str], seed: int, events_per_process: int,
+                           metrics: Mapping[str, Sequence[str | os.PathLike]], seed: int, events_per_process: int,
                            out_json: str | os.PathLike, out_pdf: str | os.PathLike,
-                           feature_names: Sequence[str] = FEATURE_NAMES) -> dict[str, Any]:
+                           feature_names: Sequence[str] = FEATURE_NAMES, *,
+                           training_seeds: Sequence[int]) -> dict[str, Any]:
     """Compare the generators' candidates and taggers; write the JSON and the PDF; return the JSON payload.
 
     ``datasets`` and ``cutflows`` are keyed by generator (``toy``, ``pythia8``), ``metrics`` by transfer case
-    (``toy_on_toy``, ``toy_on_pythia``, ``pythia_on_pythia``: pooled k-fold metrics files of
-    `autopruner.validation.crossval`). ``feature_names`` narrows the comparison (tests).
+    (``toy_on_toy``, ``toy_on_pythia``, ``pythia_on_pythia``): per case, the pooled k-fold metrics files of
+    `autopruner.validation.crossval`, one per training seed in ``training_seeds`` order. ``feature_names`` narrows
+    the comparison (tests).
     """
+    per_seed = seed_metrics(metrics, training_seeds)
     samples = {g: by_process(read_candidates(datasets[g])) for g in GENERATORS}
     distances = feature_distances(samples["toy"], samples["pythia8"], seed, feature_names)
     passing = passing_features(distances)
     hf = {name: heavy_flavour_fraction(samples[g]["qcd"]) for name, g in (("toy", "toy"), ("pythia", "pythia8"))}
-    r50 = {case: transfer_case(path) for case, path in metrics.items()}
-    transfer, transfer_err = transfer_summary(r50)
     result = {
         "events_per_process": int(events_per_process),
         "candidates": {g: {p: int(samples[g][p]["label"].size) for p in samples[g]} for g in GENERATORS},
@@ -266,22 +401,15 @@ def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, S
         "n_features_js_excess_below_0p1": len(passing),
         "features_passing": passing,
         "hf_fraction_qcd": {name: v["b_or_c"] for name, v in hf.items()},
+        "hf_fraction_qcd_err": {name: v["b_or_c_err"] for name, v in hf.items()},
         "hf_composition_qcd": hf,
         "candidates_per_event": {g: candidates_per_event(cutflows[g]) for g in GENERATORS},
-        "r50": {case: v["value"] for case, v in r50.items()},
-        "r50_err": {case: v["err"] for case, v in r50.items()},
-        "r50_folds": {case: v["folds"] for case, v in r50.items()},
-        "r50_models": {case: v["models"] for case, v in r50.items() if v["models"] is not None},
-        "r50_errors": R50_ERRORS,
-        "auc": {case: v["auc"] for case, v in r50.items()},
-        "auc_err": {case: v["auc_err"] for case, v in r50.items()},
-        "test_candidates": {case: {"hbb": v["n_signal"], "qcd": v["n_background"]} for case, v in r50.items()},
-        "transfer": transfer,
-        "transfer_err": transfer_err,
+        **transfer_results(per_seed, training_seeds),
     }
     write_json(out_json, result)
     with hep_style(), open_pdf(out_pdf) as pdf:  # page by page: 40 figures need not live at once
-        for make_page in (lambda: summary_page(result), lambda: transfer_page(result),
+        for make_page in (lambda: summary_page(result), lambda: composition_page(result),
+                          lambda: transfer_page(result),
                           *(lambda f=f: overlay_page(f, samples["toy"], samples["pythia8"], distances[f])
                             for f in feature_names)):
             fig = make_page()
