@@ -169,7 +169,7 @@ def seed_average(per_seed: Sequence[Mapping[str, Any]], value_key: str = "value"
 
 
 def _ratio_with_error(num: Mapping[str, Any], den: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """num/den and its error from the two bootstrap errors in quadrature (independent test candidates)."""
+    """num/den and its error from the two relative errors (``err``) in quadrature (independent test candidates)."""
     a, b, da, db = num["value"], den["value"], num["err"], den["err"]
     if a is None or b in (None, 0):
         return None, None
