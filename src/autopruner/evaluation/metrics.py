@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,3 +140,18 @@ def performance_summary(
 def _finite_or_none(value: float) -> float | None:
     """JSON has no inf/NaN: undefined numbers (no background left, one replica) become null."""
     return float(value) if np.isfinite(value) else None
+
+
+def spread(values: Sequence[float | None]) -> dict[str, Any]:
+    """Values (per fold, per model or per training seed; None where undefined) with the mean, standard deviation
+    (ddof 1) and standard error of the defined ones; std and sem are None below two defined values."""
+    defined = np.array([v for v in values if v is not None], dtype=np.float64)
+    n = defined.size
+    std = float(np.std(defined, ddof=1)) if n > 1 else None
+    return {
+        "values": list(values),
+        "mean": float(defined.mean()) if n else None,
+        "std": std,
+        "sem": float(std / np.sqrt(n)) if std is not None else None,
+        "n_defined": int(n),
+    }

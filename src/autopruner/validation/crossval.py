@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from autopruner.evaluation.metrics import spread
 from autopruner.evaluation.scoring import evaluate_scores, predict_scores
 from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_json
 from autopruner.training.tagger import configure_tensorflow, load_model
@@ -61,20 +62,6 @@ def out_of_fold_scores(score_fold: Callable[[int, np.ndarray], np.ndarray], x: n
     return scores
 
 
-def _spread(values: Sequence[float | None]) -> dict[str, Any]:
-    """Per-fold values with their mean, standard deviation (ddof 1) and standard error; undefined ones skipped."""
-    defined = np.array([v for v in values if v is not None], dtype=np.float64)
-    n = defined.size
-    std = float(np.std(defined, ddof=1)) if n > 1 else None
-    return {
-        "values": list(values),
-        "mean": float(defined.mean()) if n else None,
-        "std": std,
-        "sem": float(std / np.sqrt(n)) if std is not None else None,
-        "n_defined": int(n),
-    }
-
-
 def fold_spread(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """AUC and rejections of k evaluations (one per fold or per fold model), each as values, mean, std and sem."""
     working_points = per_fold[0]["rejection"]
@@ -82,8 +69,8 @@ def fold_spread(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "n_folds": len(per_fold),
         "n_signal": [int(m["n_signal"]) for m in per_fold],
         "n_background": [int(m["n_background"]) for m in per_fold],
-        "auc": _spread([m["auc"] for m in per_fold]),
-        "rejection": {eff: _spread([m["rejection"][eff]["value"] for m in per_fold]) | {
+        "auc": spread([m["auc"] for m in per_fold]),
+        "rejection": {eff: spread([m["rejection"][eff]["value"] for m in per_fold]) | {
             "err": [m["rejection"][eff]["err"] for m in per_fold]} for eff in working_points},
     }
 

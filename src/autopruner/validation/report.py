@@ -18,6 +18,7 @@ import numpy as np
 
 from autopruner.dataset.merge import open_candidates_tree
 from autopruner.dataset.plots import axis_label, sum_cutflows
+from autopruner.evaluation.metrics import spread
 from autopruner.io_utils import CorruptInputError, require_file, write_json
 from autopruner.plotting import hep_style, open_pdf, plt
 from autopruner.schema import FEATURE_NAMES, FLAVOUR_B, FLAVOUR_C
@@ -134,16 +135,6 @@ def transfer_case(metrics_json: str | os.PathLike) -> dict[str, Any]:
         }
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise CorruptInputError(f"no pooled k-fold rejection at 0.5 in {path}: {exc}") from exc
-
-
-def spread(values: Sequence[float | None]) -> dict[str, Any]:
-    """The values (None where undefined) with the mean, std (ddof 1) and sem of the defined ones; std and sem are
-    None below two values, the mean below one."""
-    defined = np.array([v for v in values if v is not None], dtype=np.float64)
-    n = defined.size
-    std = float(np.std(defined, ddof=1)) if n > 1 else None
-    return {"values": list(values), "mean": float(defined.mean()) if n else None, "std": std,
-            "sem": None if std is None else std / float(np.sqrt(n))}
 
 
 def seed_average(per_seed: Sequence[Mapping[str, Any]], value_key: str = "value",
