@@ -83,22 +83,31 @@ def _as_awkward(branches: dict) -> dict[str, ak.Array]:
     return {name: v if isinstance(v, ak.Array) else ak.Array(np.asarray(v)) for name, v in branches.items()}
 
 
-def write_events(path: str | Path, branches: dict, config_json: str, uuid_key: str) -> None:
-    """Write the `events` tree and the `generator_config` string atomically and reproducibly."""
+@contextlib.contextmanager
+def reproducible_root_file(path: str | Path, uuid_key: str) -> Iterator[uproot.WritableDirectory]:
+    """A new ROOT file at `path`, written atomically and byte for byte reproducibly (this module's docstring): the
+    same content and `uuid_key` give the same bytes, whenever and wherever it is written. Event files, candidate
+    shards and the merged dataset are all written through it."""
     fixed_uuid = file_uuid(uuid_key)
     # an open file object keeps the (random) temporary name out of the TFile header
     with atomic_output(path) as tmp, deterministic_uproot(), open(tmp, "w+b") as sink:
         with uproot.recreate(sink, uuid_function=lambda: fixed_uuid) as f:
-            f[CONFIG_NAME] = config_json
-            # flat ntuple naming of docs/design.md: track_pt, track_eta... sharing the counter ntrack
-            arrays = _as_awkward(branches)
-            tree = f.mktree(
-                TREE_NAME,
-                {name: array.type for name, array in arrays.items()},
-                field_name=lambda outer, inner: f"{outer}_{inner}",
-                counter_name=lambda counted: f"n{counted}",
-            )
-            tree.extend(arrays)
+            yield f
+
+
+def write_events(path: str | Path, branches: dict, config_json: str, uuid_key: str) -> None:
+    """Write the `events` tree and the `generator_config` string atomically and reproducibly."""
+    with reproducible_root_file(path, uuid_key) as f:
+        f[CONFIG_NAME] = config_json
+        # flat ntuple naming of docs/design.md: track_pt, track_eta... sharing the counter ntrack
+        arrays = _as_awkward(branches)
+        tree = f.mktree(
+            TREE_NAME,
+            {name: array.type for name, array in arrays.items()},
+            field_name=lambda outer, inner: f"{outer}_{inner}",
+            counter_name=lambda counted: f"n{counted}",
+        )
+        tree.extend(arrays)
 
 
 def read_events(path: str | Path, branches: list[str] | None = None) -> ak.Array:

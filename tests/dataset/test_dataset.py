@@ -69,6 +69,16 @@ def test_split_reproducible_order_independent_and_fractions(shards, merged, tmp_
     np.testing.assert_array_equal(assign_split(a["event_id"], FRACTIONS), a["split"])
 
 
+def test_merged_dataset_is_byte_for_byte_reproducible(shards, tmp_path):
+    """Merging the same shards again into the same path gives the same bytes (event_io.reproducible_root_file)."""
+    out = tmp_path / "dataset.root"
+    merge_candidates(shards, FRACTIONS, PT_BINS, out)
+    first = out.read_bytes()
+    out.unlink()
+    merge_candidates(shards, FRACTIONS, PT_BINS, out)
+    assert out.read_bytes() == first
+
+
 def test_split_is_not_correlated_with_consecutive_ids():
     ids = np.arange(200_000, dtype=np.uint64)
     split = assign_split(ids, FRACTIONS)

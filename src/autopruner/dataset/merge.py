@@ -12,13 +12,15 @@ writing) so memory stays flat.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import uproot
 
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file
+from autopruner.event_io import reproducible_root_file
+from autopruner.io_utils import CorruptInputError, require_file
 from autopruner.schema import CANDIDATES_TREE, SPLIT_CODES
 
 TREE_NAME = CANDIDATES_TREE
@@ -147,7 +149,7 @@ def merge_candidates(
     for path, other in schemas.items():
         if other != schema:
             raise CorruptInputError(f"{path} has columns {sorted(other)} unlike {paths[0]}: {sorted(schema)}")
-    with atomic_output(out_path) as tmp, uproot.recreate(tmp) as out:
+    with reproducible_root_file(out_path, f"dataset:{os.fspath(out_path)}") as out:
         tree = out.mktree(TREE_NAME, {**schema, "split": np.int8, "train_weight": np.float64})
         for path in paths:  # pass 2: copy, adding the split and the weights
             for chunk in _iterate(path):

@@ -18,6 +18,7 @@ import awkward as ak
 import numpy as np
 
 from autopruner.arrays import local_index, offsets_from_counts
+from autopruner.event_io import reproducible_root_file
 from autopruner.io_utils import atomic_output, require_file
 from autopruner.kinematics import delta_r
 from autopruner.reconstruction import btagging
@@ -344,15 +345,14 @@ def reconstruct_shard(events_path: str | os.PathLike, templates_path: str | os.P
 
 
 def write_candidates(path: str | os.PathLike, candidates: Mapping[str, np.ndarray]) -> None:
-    """Write the ``candidates`` TTree (features then EXTRA_BRANCHES, docs/design.md), atomically."""
-    import uproot
-
+    """Write the ``candidates`` TTree (features then EXTRA_BRANCHES, docs/design.md), atomically and byte for byte
+    reproducibly (`event_io.reproducible_root_file`, its UUID from the path as given)."""
     names = (*FEATURE_NAMES, *EXTRA_BRANCHES)
     missing = [k for k in names if k not in candidates]
     if missing:
         raise KeyError(f"candidate columns missing: {missing}")
     arrays = {k: np.asarray(candidates[k], dtype=EXTRA_BRANCHES.get(k, np.float32)) for k in names}
-    with atomic_output(path) as tmp, uproot.recreate(tmp) as out:
+    with reproducible_root_file(path, f"candidates:{os.fspath(path)}") as out:
         tree = out.mktree("candidates", {k: v.dtype for k, v in arrays.items()})
         if arrays["label"].size:
             tree.extend(arrays)
