@@ -202,22 +202,43 @@ def headline(rows: Sequence[dict]) -> dict | None:
     }
 
 
+def pareto_front(rows: Sequence[Mapping]) -> list[Mapping]:
+    """The rows that no cheaper row beats, cheapest first: each has a higher rejection at ε_S = 50 % than every row
+    with fewer LUT-equivalents (ties in cost keep the better one).
+
+    The trade-off curve goes through these, so it reads as the best rejection that so many LUTs bought. A line
+    through every row zigzags between the reduced and retrained networks of neighbouring budgets, whose costs are
+    close and whose rejections differ by their statistical errors.
+    """
+    front: list[Mapping] = []
+    best = -np.inf
+    for row in sorted(rows, key=lambda r: (r["lut_equivalents"], -r["rejection_50_firmware"])):
+        if row["rejection_50_firmware"] > best:
+            front.append(row)
+            best = row["rejection_50_firmware"]
+    return front
+
+
 def _tradeoff_page(rows: list[dict]):
-    """Rejection at ε_S = 50 % against LUT-equivalents: a marker per model, a line per implementation."""
+    """Rejection at ε_S = 50 % against LUT-equivalents: a marker per model and implementation, and per
+    implementation a step line along its Pareto front (`pareto_front`); each model on a front is named once."""
     fig, ax = plt.subplots(figsize=(10, 7.5), layout="constrained")
+    named: set[str] = set()
     for implementation in IMPLEMENTATIONS:
         colour, label = _STYLE[implementation]
-        sel = sorted((r for r in rows if r["implementation"] == implementation and r["status"] == "done"),
-                     key=lambda r: r["lut_equivalents"])
+        sel = [r for r in rows if r["implementation"] == implementation and r["status"] == "done"]
         if not sel:
             continue
         sources = sorted({r["source"] for r in sel})
-        ax.plot([r["lut_equivalents"] for r in sel], [r["rejection_50_firmware"] for r in sel], "-", color=colour,
-                alpha=0.6, label=f"{label} [{'; '.join(sources)}]")
+        front = pareto_front(sel)
+        ax.step([r["lut_equivalents"] for r in front], [r["rejection_50_firmware"] for r in front], where="post",
+                color=colour, alpha=0.6, label=f"{label} [{'; '.join(sources)}], Pareto front")
         for r in sel:
             ax.errorbar(r["lut_equivalents"], r["rejection_50_firmware"], yerr=r["rejection_50_firmware_err"],
                         fmt=_MARKERS.get(r["kind"], "o"), color=colour, mec=KIND_COLOURS.get(r["kind"], colour),
                         capsize=3)
+        for r in (r for r in front if r["model"] not in named):
+            named.add(r["model"])
             ax.annotate(r["model"], (r["lut_equivalents"], r["rejection_50_firmware"]), fontsize=7,
                         xytext=(4, 4), textcoords="offset points")
     for kind, marker in _MARKERS.items():

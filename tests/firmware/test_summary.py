@@ -1,0 +1,27 @@
+"""The firmware trade-off plot's Pareto front."""
+
+from autopruner.firmware.summary import pareto_front
+
+
+def _row(model: str, luts: float, rejection: float) -> dict:
+    return {"model": model, "lut_equivalents": luts, "rejection_50_firmware": rejection}
+
+
+def test_pareto_front_keeps_only_rows_no_cheaper_row_beats():
+    rows = [
+        _row("budget50_retrained", 130_000.0, 380.0),
+        _row("budget5_reduced", 3_200.0, 10.0),
+        _row("budget10_retrained", 11_000.0, 357.0),
+        _row("budget10_reduced", 10_800.0, 55.0),
+        _row("budget30_reduced", 56_000.0, 328.0),  # dearer than budget10_retrained and worse: dominated
+        _row("baseline", 386_000.0, 347.0),  # dominated by budget50_retrained
+    ]
+    front = pareto_front(rows)
+    assert [r["model"] for r in front] == ["budget5_reduced", "budget10_reduced", "budget10_retrained",
+                                          "budget50_retrained"]
+
+
+def test_pareto_front_of_equal_costs_keeps_the_better_row():
+    rows = [_row("a", 100.0, 5.0), _row("b", 100.0, 9.0), _row("c", 200.0, 7.0)]
+    assert [r["model"] for r in pareto_front(rows)] == ["b"]
+    assert pareto_front([]) == []
