@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from autopruner.config import load_config
-from autopruner.firmware.da import TOP, make_design, read_metadata, verify_design
+from autopruner.firmware.da import make_design, require_bit_exact, verify_design
 from autopruner.firmware.hls import make_project_from_files
-from autopruner.firmware.yosys import synthesize
+from autopruner.firmware.yosys import synthesize_design
 from autopruner.io_utils import write_json
 from autopruner.training.tagger import configure_tensorflow
 
@@ -34,11 +34,8 @@ def firmware_of_model(model: Path, out: Path, dataset: Path, config: dict) -> di
     make_project_from_files(model, dataset, config, project)
     da = make_design(project, config["firmware"], config["hls4ml"], rtl, out / "da_report.json")
     emulation = verify_design(rtl, project, dataset, config, out / "da_emulation.json")
-    if not emulation["bit_exact_check"]["bit_exact"]:
-        raise RuntimeError(f"the DA design differs from the fixed-point emulation: {emulation['bit_exact_check']}")
-    metadata = read_metadata(rtl)
-    yosys = synthesize(rtl, TOP, float(metadata["cost"]), config["firmware"],
-                       float(config["hls4ml"]["clock_period_ns"]), int(metadata["latency"]))
+    require_bit_exact(emulation, "the DA design differs from the fixed-point emulation")
+    yosys = synthesize_design(rtl, config["firmware"], float(config["hls4ml"]["clock_period_ns"]))
     write_json(out / "yosys_report.json", yosys)
     summary = {
         "model": str(model),

@@ -151,7 +151,7 @@ def test_yosys_luts_agree_with_the_da4ml_estimate(tmp_path):
     metadata = da.write_rtl(comb, tmp_path / "rtl", {"latency_cutoff": 5}, "xcvu13p-flga2577-2-e", 5.0)
     config = {"synthesis_tool": _yosys_tool(), "yosys_max_cost": 1e6, "yosys_family": "xcup",
               "yosys_timeout_s": 280}
-    report = yosys.synthesize(tmp_path / "rtl", da.TOP, comb.cost, config, 5.0, metadata["latency"])
+    report = yosys.synthesize_design(tmp_path / "rtl", config, 5.0)  # cost and latency from metadata.json
     assert report["status"] == "done", report
     assert report["source"].startswith("yosys ") and report["source"].endswith("synth_xilinx (no place and route)")
     estimate = da.estimate_report(metadata, 5.0, "xcvu13p-flga2577-2-e")
@@ -171,6 +171,21 @@ def test_skipped_synthesis_has_a_reason_and_no_numbers(tmp_path, monkeypatch):
     for report, words in ((too_big, "yosys_max_cost"), (none, "none"), (missing, "not installed")):
         assert report["status"] == "skipped" and words in report["reason"]
         assert report["source"] is None and report["LUT"] is None and report["FF"] is None
+
+
+def test_synthesize_design_takes_cost_and_latency_from_the_projects_metadata(tmp_path):
+    (tmp_path / "metadata.json").write_text(json.dumps({"cost": 12345.0, "latency": 4}))
+    base = {"synthesis_tool": "yowasp", "yosys_max_cost": 12000, "yosys_family": "xcup", "yosys_timeout_s": 10}
+    report = yosys.synthesize_design(tmp_path, base, 5.0)
+    assert report["status"] == "skipped" and "12345 above firmware.yosys_max_cost 12000" in report["reason"]
+
+
+def test_require_bit_exact_raises_on_a_single_mismatch_only():
+    agree = {"bit_exact_check": {"bit_exact": True, "n_candidates": 3, "n_bit_exact": 3}}
+    da.require_bit_exact(agree, "unused")
+    differ = {"bit_exact_check": {"bit_exact": False, "n_candidates": 3, "n_bit_exact": 2}}
+    with pytest.raises(RuntimeError, match="the design differs.*'n_bit_exact': 2"):
+        da.require_bit_exact(differ, "the design differs")
 
 
 def test_yosys_statistics_of_old_and_new_versions_are_read():

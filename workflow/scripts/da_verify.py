@@ -1,6 +1,6 @@
 """Rule da_verify: da_emulation.json (bit-exact check of the DA design, its AUC and rejection)."""
 
-from autopruner.firmware.da import verify_design
+from autopruner.firmware.da import require_bit_exact, verify_design
 from autopruner.joblog import job_log
 from autopruner.training.tagger import configure_tensorflow
 
@@ -11,5 +11,4 @@ with job_log(sm.log[0]) as log:
     check = result["bit_exact_check"]
     log.info("%d of %d candidates bit-exact (%s); DA AUC %s", check["n_bit_exact"], check["n_candidates"],
              check["checked_with"], result["fixed"]["auc"])
-    if not check["bit_exact"]:
-        raise RuntimeError(f"the DA design differs from the fixed-point emulation: {check}")
+    require_bit_exact(result, "the DA design differs from the fixed-point emulation")

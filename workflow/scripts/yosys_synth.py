@@ -1,15 +1,13 @@
 """Rule yosys_synth: yosys_report.json (Yosys cell counts, or a skipped report with its reason)."""
 
-from autopruner.firmware.da import TOP, read_metadata
-from autopruner.firmware.yosys import synthesize
+from autopruner.firmware.yosys import synthesize_design
 from autopruner.io_utils import write_json
 from autopruner.joblog import job_log
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]) as log:
-    metadata = read_metadata(sm.input.rtl)
-    report = synthesize(sm.input.rtl, TOP, float(metadata["cost"]), sm.params.config["firmware"],
-                        float(sm.params.config["hls4ml"]["clock_period_ns"]), int(metadata["latency"]))
+    report = synthesize_design(sm.input.rtl, sm.params.config["firmware"],
+                               float(sm.params.config["hls4ml"]["clock_period_ns"]))
     write_json(sm.output[0], report)
     if report["status"] == "skipped":
         log.warning("synthesis skipped: %s", report["reason"])

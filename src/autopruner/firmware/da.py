@@ -112,6 +112,14 @@ def write_rtl(comb, rtl_dir: str | os.PathLike, da_cfg: dict[str, Any], part: st
     return read_metadata(target)
 
 
+def require_bit_exact(result: dict, mismatch: str) -> None:
+    """Raise RuntimeError (`mismatch`, then the check's numbers) unless every candidate of a verification result's
+    ``bit_exact_check`` agreed bit for bit: a firmware design that computes something else must not be reported."""
+    check = result["bit_exact_check"]
+    if not check["bit_exact"]:
+        raise RuntimeError(f"{mismatch}: {check}")
+
+
 def read_metadata(rtl_dir: str | os.PathLike) -> dict:
     """da4ml's ``metadata.json`` of a written project."""
     path = require_file(Path(rtl_dir) / "metadata.json")

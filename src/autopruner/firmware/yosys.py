@@ -171,3 +171,13 @@ def synthesize(rtl_dir: str | Path, top: str, da_cost: float, fw_cfg: dict[str, 
         "clock_ns": clock_ns,
         "synthesis_s": seconds,
     }
+
+
+def synthesize_design(rtl_dir: str | Path, fw_cfg: dict[str, Any], clock_ns: float) -> dict:
+    """`synthesize` on a da4ml project written by `autopruner.firmware.da`: its top module, and its cost and pipeline
+    latency from the project's ``metadata.json``. The rules `yosys_synth` and `hgq_yosys_synth` and
+    ``benchmarks/firmware_of_model.py`` all synthesize through it."""
+    from autopruner.firmware.da import TOP, read_metadata
+
+    metadata = read_metadata(rtl_dir)
+    return synthesize(rtl_dir, TOP, float(metadata["cost"]), fw_cfg, clock_ns, int(metadata["latency"]))
