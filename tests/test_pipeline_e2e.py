@@ -266,3 +266,26 @@ def test_one_budget_rebuilds_alone(pipeline_run: Path):
     snakemake(pipeline_run, f"results/seed{SEED}/budget{first}/roc.pdf")
     assert retrained.stat().st_mtime_ns > before
     assert {p: p.stat().st_mtime_ns for p in watched} == watched
+
+
+def test_firmware_of_a_compared_method_adds_its_jobs_only_and_builds(pipeline_run: Path):
+    import csv
+
+    method, (budget,) = "magnitude", TINY["methods"]["budgets"]
+    firmware_rules = {"hls_project", "hls_emulate", "hls_synth", "da_rtl", "da_verify", "yosys_synth"}
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", "firmware:\n", f"firmware:\n  methods: [{method}]\n"):
+        jobs = jobs_to_run(pipeline_run)
+        # the method's network is trained already (the comparison's): one job per firmware rule, the summary again
+        assert jobs == {**dict.fromkeys(firmware_rules, 1), "hls_summary": 1, "all": 1}
+        snakemake(pipeline_run, "results/hls_summary.csv")
+        folder = pipeline_run / f"results/hls/budget{budget}/{method}"
+        project = json.loads((folder / "project/input_quantization.json").read_text())
+        assert len(project["features"]) == 39
+        check = json.loads((folder / "da_emulation.json").read_text())["bit_exact_check"]
+        assert check["bit_exact"] and check["n_bit_exact"] == check["n_candidates"] > 0
+        with (pipeline_run / "results/hls_summary.csv").open() as table:
+            rows = list(csv.DictReader(table))
+        mine = [r for r in rows if r["model"] == f"budget{budget}_{method}"]
+        assert len(rows) == 3 * (len(HLS_MODELS) + 1) and len(mine) == 3
+        assert all(r["kind"] == method and r["budget"] == str(budget) for r in mine)
+        assert jobs_to_run(pipeline_run) == {"all": 1}

@@ -155,8 +155,8 @@ def test_ptq_builds_no_hgq_job_and_hgq_builds_one_per_firmware_network(tmp_path)
 
 
 def _row(model: str, implementation: str, lut_eq: float, rejection: float, cycles: int = 7, dsp: int = 0,
-         status: str = "done") -> dict:
-    return {"model": model, "implementation": implementation, "status": status, "source": "s",
+         status: str = "done", kind: str = "reduced") -> dict:
+    return {"model": model, "kind": kind, "implementation": implementation, "status": status, "source": "s",
             "lut_equivalents": lut_eq, "latency_cycles": cycles, "DSP": dsp, "rejection_50_firmware": rejection,
             "rejection_50_firmware_err": 10.0, "rejection_50_float": 500.0}
 
@@ -172,3 +172,11 @@ def test_headline_picks_the_smallest_hgq2_design_within_the_rejection_target():
     assert best["lut_equivalents_fraction"] == pytest.approx(24_000 / 500_000)
     assert all(best["targets_met"].values())
     assert summary.headline([r for r in rows if "hgq2" not in r["implementation"]]) is None
+
+
+def test_headline_leaves_out_the_compared_methods_networks():
+    rows = [_row("baseline", "hls4ml", 500_000, 480, 16, 3000, kind="baseline"),
+            _row("budget30_reduced", "da4ml_hgq2", 24_000, 460)]
+    method = _row("budget5_magnitude", "da4ml_hgq2", 5_000, 470, kind="magnitude")  # cheaper and as good
+    assert summary.headline([*rows, method])["model"] == "budget30_reduced"
+    assert summary.headline([rows[0], method]) is None  # no AutoPruner design: no headline

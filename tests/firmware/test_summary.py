@@ -1,6 +1,6 @@
-"""The firmware trade-off plot's Pareto front."""
+"""The firmware trade-off plot's Pareto front, and the summary's entries for the compared methods' networks."""
 
-from autopruner.firmware.summary import pareto_front
+from autopruner.firmware.summary import FILE_KEYS, entries_from_models, pareto_front
 
 
 def _row(model: str, luts: float, rejection: float) -> dict:
@@ -25,3 +25,10 @@ def test_pareto_front_of_equal_costs_keeps_the_better_row():
     rows = [_row("a", 100.0, 5.0), _row("b", 100.0, 9.0), _row("c", 200.0, 7.0)]
     assert [r["model"] for r in pareto_front(rows)] == ["b"]
     assert pareto_front([]) == []
+
+
+def test_a_compared_methods_network_is_an_entry_of_its_own_kind():
+    files = {key: [f"{key}.json"] for key in FILE_KEYS}
+    (entry,) = entries_from_models([{"variant": "budget5", "kind": "magnitude"}], files)
+    assert (entry.name, entry.kind, entry.budget) == ("budget5_magnitude", "magnitude", 5)
+    assert entry.da_report == "da_reports.json"

@@ -15,6 +15,8 @@ BASELINE_KINDS = ["model"]
 BUDGET_KINDS = ["pruned", "reduced", "retrained"]
 #: the networks that become firmware: the baseline and each budget's plain (gate-free) networks
 FIRMWARE_BUDGET_KINDS = ["reduced", "retrained"]
+#: the compared methods (methods.smk); with firmware.methods their networks become firmware too, as kinds of their own
+METHODS = ["magnitude", "uniform", "search", "pquant"]
 
 
 wildcard_constraints:
@@ -23,7 +25,7 @@ wildcard_constraints:
     budget="[0-9]+",
     seed="[0-9]+",
     variant="baseline|budget[0-9]+",
-    kind="model|pruned|reduced|retrained",
+    kind="|".join(["model", "pruned", "reduced", "retrained", *METHODS]),
 
 
 # --- config and code as params -------------------------------------------------------------------------------
@@ -153,8 +155,24 @@ def models(seeds_=None):
 
 
 def firmware_models():
-    """(variant, kind) of every network turned into firmware (primary seed)."""
-    return [("baseline", "model")] + [(budget_variant(b), k) for b in budgets() for k in FIRMWARE_BUDGET_KINDS]
+    """(variant, kind) of every network turned into firmware (primary seed): the baseline, the AutoPruner's networks
+    at its budgets and, per method of firmware.methods, its network at each of methods.budgets (kind: the method)."""
+    return (
+        [("baseline", "model")]
+        + [(budget_variant(b), k) for b in budgets() for k in FIRMWARE_BUDGET_KINDS]
+        + [(budget_variant(b), m) for m in config["firmware"]["methods"] for b in method_budgets()]
+    )
+
+
+def firmware_source_model(wildcards):
+    """The trained network behind results/hls/{variant}/{kind}/ (primary seed): a compared method's model where the
+    kind names a method, else the AutoPruner's results/seed{S}/{variant}/{kind}.keras."""
+    if wildcards.kind in METHODS:
+        if wildcards.variant == "baseline":
+            raise ValueError(f"results/hls/baseline/{wildcards.kind}: a compared method's network has a budget")
+        budget = wildcards.variant.removeprefix("budget")
+        return f"{method_dir(wildcards.kind, budget, primary_seed())}/model.keras"
+    return model_file(primary_seed(), wildcards.variant, wildcards.kind)
 
 
 def firmware_dir(variant, kind):

@@ -1,4 +1,5 @@
-# Firmware of the primary seed's networks: hls4ml projects with quantized, scaled inputs, bit-accurate emulation,
+# Firmware of the primary seed's networks (the AutoPruner's and, with firmware.methods, the compared methods' as
+# results/hls/budget{B}/{method}/): hls4ml projects with quantized, scaled inputs, bit-accurate emulation,
 # synthesis reports (vendor tool or a marked estimate), distributed-arithmetic designs (da4ml Verilog, checked bit for
 # bit), Yosys synthesis of the small ones, and the resource/latency trade-off. Everything lands in
 # results/hls/{variant}/{kind}/; with firmware.quantization hgq also an HGQ2-fine-tuned design in its hgq/ folder.
@@ -13,7 +14,7 @@ localrules:
 rule hls_project:
     """hls4ml project of one model, standardization folded into the first layer."""
     input:
-        model=model_file(primary_seed(), "{variant}", "{kind}"),
+        model=firmware_source_model,
         dataset=DATASET,
     output:
         directory(f"{firmware_dir('{variant}', '{kind}')}/project"),

@@ -8,7 +8,7 @@ METHOD_KEYS = ("seed", "training", "methods")
 
 
 wildcard_constraints:
-    method="magnitude|uniform|search|pquant",
+    method="|".join(METHODS),
 
 
 rule method_magnitude:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autopruner.evaluation.comparison import METHOD_STYLES
 from autopruner.evaluation.roc_plots import KIND_COLOURS
 from autopruner.io_utils import CorruptInputError, require_file, write_csv_rows
 from autopruner.plotting import hep_style, plt, save_pages
@@ -39,12 +40,25 @@ _STYLE = {"hls4ml": ("tab:red", "hls4ml Latency"), "da4ml": ("tab:blue", "DA, da
 #: per-model file kinds of the workflow's summary inputs; the hgq ones only with firmware.quantization hgq
 FILE_KEYS = ("reports", "emulations", "da_reports", "da_emulations", "yosys_reports")
 HGQ_FILE_KEYS = ("hgq_da_reports", "hgq_da_emulations", "hgq_yosys_reports")
-_MARKERS = {"baseline": "s", "reduced": "o", "retrained": "^"}
+#: a marker per kind of network: the AutoPruner's, and the compared methods' (firmware.methods), whose kind is the
+#: method's name
+_MARKERS = {"baseline": "s", "reduced": "o", "retrained": "^", "magnitude": "v", "uniform": "<", "search": "D",
+            "pquant": "P"}
+#: the AutoPruner's kinds: the headline (issue 12's targets) is about its networks only
+AUTOPRUNER_KINDS = ("baseline", "reduced", "retrained")
+
+
+def _edge_colour(kind: str, default: str) -> str:
+    """The marker edge colour of a kind: the ROC plots' colour of an AutoPruner kind, the comparison's of a method."""
+    if kind in KIND_COLOURS:
+        return KIND_COLOURS[kind]
+    return METHOD_STYLES.get(kind, (default,))[0]
 
 
 @dataclass(frozen=True)
 class HlsEntry:
-    """One firmware model: name (``baseline``, ``budget50_reduced``...), its budget (100 for the baseline), files."""
+    """One firmware model: name (``baseline``, ``budget50_reduced``, ``budget5_magnitude``...), its kind (a compared
+    method's network has the method's name), its budget (100 for the baseline), files."""
 
     name: str
     kind: str
@@ -155,17 +169,20 @@ TARGETS = {"lut_equivalents_fraction": 0.05, "latency_cycles": 10, "DSP": 0, "re
 
 
 def _hgq_designs(rows: Sequence[dict]) -> list[dict]:
-    """Per model the HGQ2 design's row with the best numbers there are: Yosys where it ran, else da4ml's estimate."""
+    """Per AutoPruner model the HGQ2 design's row with the best numbers there are: Yosys where it ran, else da4ml's
+    estimate."""
     designs = {}
     for r in rows:
-        if r["implementation"] in ("da4ml_hgq2", "yosys_hgq2") and r["status"] == "done":
+        if (r["implementation"] in ("da4ml_hgq2", "yosys_hgq2") and r["status"] == "done"
+                and r["kind"] in AUTOPRUNER_KINDS):
             if r["model"] not in designs or r["implementation"] == "yosys_hgq2":
                 designs[r["model"]] = r
     return list(designs.values())
 
 
 def headline(rows: Sequence[dict]) -> dict | None:
-    """The best compressed network against the targets, or None without HGQ2 rows.
+    """The best compressed AutoPruner network against the targets, or None without HGQ2 rows (the compared
+    methods' networks, with firmware.methods, are not candidates: the targets are the AutoPruner's).
 
     The reference is the baseline's hls4ml row (LUT-equivalents) and its float network's rejection at ε_S = 50 %.
     "Best" is the smallest design (LUT-equivalents) whose rejection is within 15 % of that; if none is, the smallest.
@@ -235,14 +252,16 @@ def _tradeoff_page(rows: list[dict]):
                 color=colour, alpha=0.6, label=f"{label} [{'; '.join(sources)}], Pareto front")
         for r in sel:
             ax.errorbar(r["lut_equivalents"], r["rejection_50_firmware"], yerr=r["rejection_50_firmware_err"],
-                        fmt=_MARKERS.get(r["kind"], "o"), color=colour, mec=KIND_COLOURS.get(r["kind"], colour),
+                        fmt=_MARKERS.get(r["kind"], "o"), color=colour, mec=_edge_colour(r["kind"], colour),
                         capsize=3)
         for r in (r for r in front if r["model"] not in named):
             named.add(r["model"])
             ax.annotate(r["model"], (r["lut_equivalents"], r["rejection_50_firmware"]), fontsize=7,
                         xytext=(4, 4), textcoords="offset points")
+    present = {r["kind"] for r in rows}
     for kind, marker in _MARKERS.items():
-        ax.plot([], [], marker, color="grey", label=kind)
+        if kind in present:
+            ax.plot([], [], marker, color="grey", mec=_edge_colour(kind, "grey"), label=kind)
     ax.set_xscale("log")
     ax.set_xlabel(f"LUT-equivalents (LUT + {LUT_PER_DSP}·DSP)")
     ax.set_ylabel(r"$1/\varepsilon_B$ at $\varepsilon_S = 50\,\%$ (emulated firmware)")
