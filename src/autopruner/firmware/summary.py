@@ -273,7 +273,7 @@ def _tradeoff_page(rows: list[dict]):
 
 def _resources_page(rows: list[dict]):
     """LUT-equivalents and latency against the budget, per implementation and kind."""
-    fig, (a_lut, a_lat) = plt.subplots(1, 2, figsize=(15, 6.5), layout="constrained")
+    fig, (a_lut, a_lat) = plt.subplots(1, 2, figsize=(15, 7.5), layout="constrained")
     for implementation in IMPLEMENTATIONS:
         colour, label = _STYLE[implementation]
         for kind, marker in _MARKERS.items():
@@ -288,8 +288,12 @@ def _resources_page(rows: list[dict]):
         ax.set_xlabel("Hidden nodes kept [% of all; original = 100]")
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-        ax.legend(frameon=False, fontsize=8)
     a_lut.set_yscale("log")
+    # one legend for both panels, below them: with the compared methods' kinds it has up to 7 entries per
+    # implementation, more than fit inside a panel without hiding the curves
+    handles, labels = a_lut.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(handles), 5), frameon=False, fontsize=8)
     return fig
 
 
