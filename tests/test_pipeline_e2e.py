@@ -290,4 +290,5 @@ def test_firmware_of_a_compared_method_adds_its_jobs_only_and_builds(pipeline_ru
         mine = [r for r in rows if r["model"] == f"budget{budget}_{method}"]
         assert len(rows) == 3 * (len(HLS_MODELS) + 1) and len(mine) == 3
         assert all(r["kind"] == method and r["budget"] == str(budget) for r in mine)
+        assert len({r["products"] for r in mine}) == 1 and int(mine[0]["products"]) > 0  # one network, three rows
         assert not set(jobs_to_run(pipeline_run)) & {*firmware_rules, "hls_summary"}

@@ -1,6 +1,6 @@
 """The firmware trade-off plot's Pareto front, and the summary's entries for the compared methods' networks."""
 
-from autopruner.firmware.summary import FILE_KEYS, entries_from_models, pareto_front
+from autopruner.firmware.summary import FILE_KEYS, entries_from_models, network_products, pareto_front
 
 
 def _row(model: str, luts: float, rejection: float) -> dict:
@@ -32,3 +32,11 @@ def test_a_compared_methods_network_is_an_entry_of_its_own_kind():
     (entry,) = entries_from_models([{"variant": "budget5", "kind": "magnitude"}], files)
     assert (entry.name, entry.kind, entry.budget) == ("budget5_magnitude", "magnitude", 5)
     assert entry.da_report == "da_reports.json"
+
+
+def test_network_products_sum_the_layers_and_are_unknown_without_them():
+    report = {"layers": [{"layer": "dense_0", "products": 155}, {"layer": "dense_1", "products": 12},
+                         {"layer": "dense_4", "products": 1}]}
+    assert network_products(report) == 168
+    assert network_products({"LUT": 100}) is None  # a vendor report lists no layers
+    assert network_products({"layers": [{"layer": "dense_0"}]}) is None

@@ -118,8 +118,19 @@ def lut_equivalents(lut, dsp) -> float | None:
     return float(lut) + LUT_PER_DSP * float(dsp)
 
 
-def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, scores_key: str) -> dict:
-    """One CSV row: resources of one implementation, rejection of the firmware it emulates."""
+def network_products(synthesis_report: Mapping) -> int | None:
+    """The non-zero products (quantized weights between live nodes) of the post-training fixed-point network, summed
+    over the layers of its hls4ml report; None where the report does not list them (a vendor report)."""
+    layers = synthesis_report.get("layers")
+    if not layers or any("products" not in layer for layer in layers):
+        return None
+    return int(sum(layer["products"] for layer in layers))
+
+
+def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, scores_key: str,
+         products: int | None = None) -> dict:
+    """One CSV row: resources of one implementation, rejection of the firmware it emulates, and the products of the
+    network it implements where they are known."""
     source = report.get("source")
     check_source(implementation, source)
     done = report.get("status", "done") == "done"
@@ -136,6 +147,7 @@ def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, sc
         "FF": report.get("FF"),
         "DSP": report.get("DSP"),
         "CARRY": report.get("CARRY"),
+        "products": products,
         "lut_equivalents": lut_equivalents(report.get("LUT"), report.get("DSP")) if done else None,
         "latency_cycles": report.get("latency_cycles", report.get("latency_cycles_max")) if done else None,
         "latency_ns": report.get("latency_ns") if done else None,
@@ -150,13 +162,17 @@ def _row(entry: HlsEntry, implementation: str, report: dict, emulation: dict, sc
 
 def summary_rows(entries: Sequence[HlsEntry]) -> list[dict]:
     """Three rows per firmware model: hls4ml, DA (da4ml estimate), DA (Yosys or skipped); with the HGQ2 designs two
-    more: DA + HGQ2 (da4ml estimate), DA + HGQ2 (Yosys or skipped)."""
+    more: DA + HGQ2 (da4ml estimate), DA + HGQ2 (Yosys or skipped). The three post-training rows implement the same
+    fixed-point network and carry its products (`network_products`); the HGQ2 rows, whose bit widths zero other
+    weights, carry none."""
     rows = []
     for e in entries:
         emulation, da_emulation = _read_json(e.emulation), _read_json(e.da_emulation)
-        rows.append(_row(e, "hls4ml", _read_json(e.synthesis_report), emulation, "fixed"))
-        rows.append(_row(e, "da4ml", _read_json(e.da_report), da_emulation, "fixed"))
-        rows.append(_row(e, "yosys", _read_json(e.yosys_report), da_emulation, "fixed"))
+        synthesis_report = _read_json(e.synthesis_report)
+        products = network_products(synthesis_report)
+        rows.append(_row(e, "hls4ml", synthesis_report, emulation, "fixed", products))
+        rows.append(_row(e, "da4ml", _read_json(e.da_report), da_emulation, "fixed", products))
+        rows.append(_row(e, "yosys", _read_json(e.yosys_report), da_emulation, "fixed", products))
         if e.hgq_da_report is not None:
             hgq_emulation = _read_json(e.hgq_da_emulation)
             rows.append(_row(e, "da4ml_hgq2", _read_json(e.hgq_da_report), hgq_emulation, "fixed"))
