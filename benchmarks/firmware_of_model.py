@@ -1,10 +1,10 @@
 """The pipeline's post-training firmware chain on any saved tagger, e.g. a comparison method's network.
 
-The firmware rules take the AutoPruner's networks only (the baseline and each budget's pruned and retrained
-models). This diagnostic runs the same package functions as the rules `hls_project`, `da_rtl`, `da_verify` and
-`yosys_synth` on one other Keras tagger — for instance `results/methods/magnitude/budget5/seed0/model.keras` after
-a `config/study.yaml` run — so that its DA design's LUTs, latency and firmware rejection can be set beside the
-AutoPruner's in `results/hls_summary.csv`. Same config (merged and validated like Snakemake's), same dataset, same
+The firmware rules take the primary seed's networks only: the AutoPruner's and, with `firmware.methods`, the
+compared methods'. This diagnostic runs the same package functions as the rules `hls_project`, `da_rtl`, `da_verify`
+and `yosys_synth` on any other Keras tagger — for instance `results/methods/magnitude/budget5/seed1/model.keras`
+after a `config/study.yaml` run — so that its DA design's LUTs, latency and firmware rejection can be set beside
+the rules' rows in `results/hls_summary.csv`. Same config (merged and validated like Snakemake's), same dataset, same
 tools; it fails like `da_verify` if the DA design differs from the fixed-point emulation on a single candidate.
 Writes OUTDIR/project/, OUTDIR/rtl/, da_report.json, da_emulation.json, yosys_report.json and a one-line summary
 firmware_of_model.json.

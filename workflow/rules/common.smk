@@ -15,8 +15,10 @@ BASELINE_KINDS = ["model"]
 BUDGET_KINDS = ["pruned", "reduced", "retrained"]
 #: the networks that become firmware: the baseline and each budget's plain (gate-free) networks
 FIRMWARE_BUDGET_KINDS = ["reduced", "retrained"]
-#: the compared methods (methods.smk); with firmware.methods their networks become firmware too, as kinds of their own
-METHODS = ["magnitude", "uniform", "search", "pquant"]
+#: the compared methods (methods.smk), as the config schema names them; with firmware.methods their networks become
+#: firmware too, as kinds of their own
+METHODS = yaml.safe_load((Path(workflow.current_basedir).parent / "schemas/config.schema.yaml").read_text())[
+    "$defs"]["method"]["enum"]
 
 
 wildcard_constraints:
