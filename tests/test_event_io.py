@@ -108,6 +108,24 @@ def test_missing_and_truncated_files_raise_errors_naming_them(shard_files, tmp_p
         read_events(truncated)
 
 
+def test_every_compressed_basket_is_zstd(shard_files):
+    """The file declares ZSTD and its baskets are ZSTD blocks (ROOT's "ZS" block header; uproot's default ZLIB writes
+    "ZL"); a basket is stored uncompressed only where compression would not shrink it."""
+    import uproot
+
+    raw = shard_files["a"].read_bytes()
+    with uproot.open(shard_files["a"]) as f:
+        assert f.file.compression.__class__ is uproot.ZSTD
+        headers = {}
+        for branch in f["events"].branches:
+            for i in range(branch.num_baskets):
+                packed = branch.basket_compressed_bytes(i) < branch.basket_uncompressed_bytes(i)
+                start = branch.basket_key(i).data_cursor.index
+                headers[(branch.name, i)] = raw[start : start + 2] if packed else b"raw"
+    assert set(headers.values()) <= {b"ZS", b"raw"}
+    assert headers[("track_pt", 0)] == headers[("tower_e", 0)] == b"ZS"
+
+
 def test_failed_write_leaves_no_file(tmp_path):
     target = tmp_path / "broken.root"
     with pytest.raises(TypeError):

@@ -3,6 +3,10 @@
 Files are byte-for-byte reproducible: the TFile/TDirectory UUID is derived from the shard's identity, every TDatime
 uproot would take from the wall clock is pinned to a fixed date while the file is written, and uproot writes to an open
 file object so the random temporary file name is not stored in the header.
+
+Every file is compressed with ZSTD (`COMPRESSION`), which ROOT reads since 6.20. uproot's default, ZLIB level 1, spent
+4.6 of the 5 s it took to write a 20 000-event shard in ``zlib.compress``, more than generating and simulating the
+shard; ZSTD writes it in ~1 s, 3 % smaller, and decompresses twice as fast.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from autopruner.schema import (
 TREE_NAME = EVENTS_TREE
 CONFIG_NAME = GENERATOR_CONFIG_NAME
 FIXED_DATIME = datetime.datetime(2000, 1, 1, 0, 0, 0)  # written into every TDatime field of an event file
+#: compression of every ROOT file the pipeline writes (event files, candidate shards, the dataset); level 3 is
+#: zstd's own default: as fast to write as level 1 here and 1 % smaller
+COMPRESSION = uproot.ZSTD(3)
 
 
 @contextlib.contextmanager
@@ -91,7 +98,7 @@ def reproducible_root_file(path: str | Path, uuid_key: str) -> Iterator[uproot.W
     fixed_uuid = file_uuid(uuid_key)
     # an open file object keeps the (random) temporary name out of the TFile header
     with atomic_output(path) as tmp, deterministic_uproot(), open(tmp, "w+b") as sink:
-        with uproot.recreate(sink, uuid_function=lambda: fixed_uuid) as f:
+        with uproot.recreate(sink, compression=COMPRESSION, uuid_function=lambda: fixed_uuid) as f:
             yield f
 
 
