@@ -5,8 +5,9 @@ Every measurement runs in its own single-threaded child process (so peak RSS is 
 runs as the pipeline's backend runs it (its settings from config/config.yaml: HiggsSM:qg2Hq keeping b g -> H b, or
 HardQCD:all, at pTHatMin = 250 GeV, 14 TeV, with hadronization and MPI) until PYTHIA_EVENTS events are accepted, then
 the same detector simulates them: its rate is per accepted event, generation + detector, as the issue defines the
-comparison. Only pythia.next() (with the acceptance test) and the detector are timed: reading Pythia's record into
-arrays walks it in Python, slower than Pythia itself, and would flatter the toy. Both are timed in wall-clock and in CPU
+comparison. Only pythia.next() (with the acceptance test) and the detector are timed: the backend's nextBatch also
+copies each record into an awkward array (up to ~0.4 ms of its ~7-8 ms per event), which would flatter the toy, and the
+record walk used here to read the events for the detector is slower still. Both are timed in wall-clock and in CPU
 seconds of the process; on a machine shared with other jobs the CPU-time rates (and their ratio) are the steadier
 measure of events per core. The toy's CPU time is also split into user and system time (with the minor page faults):
 the system part is the kernel zeroing and mapping the fresh pages that the shard's arrays are first written to. Also
@@ -148,11 +149,11 @@ def child_toy(process: str) -> dict:
 def child_pythia(process: str) -> dict:
     """Pythia 8's rate per accepted event of the pipeline's process, generation and detector, as the backend runs it.
 
-    Settings, seeding and acceptance are the pipeline's own (`pythia_settings`, `next_accepted`: the signal keeps
-    only b g -> H b, so about 8 % of HiggsSM:qg2Hq events, c g -> H c, are generated and dropped). Only
-    `next_accepted` (Pythia's ``next()`` and the acceptance test) and the detector are timed: reading the record into
-    arrays walks it in Python, slower than Pythia itself, and would flatter the toy. The detector runs once on all
-    events read, as in a shard.
+    Settings, seeding and acceptance are the pipeline's own (`pythia_settings`; the signal keeps only b g -> H b, so
+    about 8 % of HiggsSM:qg2Hq events, c g -> H c, are generated and dropped). Only `next_accepted` (Pythia's
+    ``next()`` and the acceptance test, the same events the backend's ``nextBatch`` makes) and the detector are timed:
+    reading the record (`read_event`) and the copy ``nextBatch`` makes of it would flatter the toy. The detector runs
+    once on all events read, as in a shard.
     """
     from autopruner import seeding
     from autopruner.detector.simulation import simulate_detector

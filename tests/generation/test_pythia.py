@@ -266,3 +266,62 @@ def test_pythia_shards_reconstruct(pythia_config, pythia_shards, tmp_path):
     ev = read_events(pythia_shards["qcd"])
     light = ak.flatten(ev.track_d0[(ev.track_origin == ORIGIN_PROMPT) | (ev.track_origin == ORIGIN_SOFT)])
     assert np.sum(np.abs(light.to_numpy()) > 2.0) > 0
+
+
+def _record_bytes(rec: record.EventRecord) -> list[bytes]:
+    return [getattr(rec, name).tobytes() for name in ("pdgid", "status", "mother1", "mother2", "read", "kinematics",
+                                                      "charge", "truth", "roles")]
+
+
+def test_batch_records_equal_the_record_walk_bit_for_bit(pythia_config):
+    """`records_of_batch` on ``nextBatch``'s array gives, entry for entry and bit for bit, the records `read_event`
+    reads from ``pythia.event`` one pybind call at a time (NaN where a column is not read included)."""
+    from autopruner.generation import pythia
+
+    settings = pythia.pythia_settings(pythia_config, "hbb", 2468)
+    walker, batcher = pythia.make_pythia(settings), pythia.make_pythia(settings)
+    charges = pythia.ChargeTable(walker.particleData)
+    walked = []
+    for _ in range(12):
+        pythia.next_accepted(walker, lambda event: True)
+        walked.append(pythia.read_event(walker.event, charges))
+    batched = pythia.records_of_batch(pythia.next_batch(batcher, 12), pythia.ChargeTable(batcher.particleData))
+    assert len(batched) == 12
+    heavy_rows = 0
+    for one, other in zip(walked, batched, strict=True):
+        assert _record_bytes(one) == _record_bytes(other)
+        heavy_rows += int(np.sum(np.isfinite(one.kinematics[:, record.KINEMATICS.index("x_decay")])))
+    assert heavy_rows > 12  # decay vertices were compared, not only NaN
+
+
+def test_batched_backend_generates_the_events_of_one_next_at_a_time(pythia_config, monkeypatch):
+    """The backend asks ``nextBatch`` for no more events than it still needs, so with b g -> H b selected out of the
+    batches and chunks of 7 events it holds the events, the count of generated events and the cross section that
+    one ``next()`` at a time gives."""
+    from autopruner import seeding
+    from autopruner.generation import pythia
+    from autopruner.generation.events import PROCESS_ID, concatenate_events
+
+    monkeypatch.setattr(pythia, "CHUNK_EVENTS", 7)
+    n = 17
+    gen_rng, _ = seeding.stream(pythia_config["seed"], "hbb", "analysis", 3).spawn(2)
+    batched = pythia.generate_events(pythia_config, "hbb", n, gen_rng)
+
+    gen_rng, _ = seeding.stream(pythia_config["seed"], "hbb", "analysis", 3).spawn(2)
+    seed = pythia.pythia_seed(gen_rng)
+    pv_mm = pythia.primary_vertices(gen_rng, n, pythia_config["detector"])
+    walker = pythia.make_pythia(pythia.pythia_settings(pythia_config, "hbb", seed))
+    charges = pythia.ChargeTable(walker.particleData)
+    tried, records = 0, []
+    for _ in range(n):
+        tried += pythia.next_accepted(walker, pythia.is_b_initiated)
+        records.append(pythia.read_event(walker.event, charges))
+    walked = concatenate_events([pythia.build_events(records, pv_mm, PROCESS_ID["hbb"])])
+
+    assert batched.generator["events_generated"] == tried > n  # c g -> H c events were generated and dropped
+    assert batched.generator["sigma_gen_mb"] == walker.infoPython().sigmaGen()
+    for name in ("px", "e", "vx", "vz", "pdgid", "charge", "origin", "hadron_index", "counts", "pv"):
+        assert getattr(batched.particles, name).tobytes() == getattr(walked.particles, name).tobytes(), name
+    for group in ("partons", "hadrons"):
+        for name, values in getattr(walked, group).items():
+            assert getattr(batched, group)[name].tobytes() == values.tobytes(), (group, name)
