@@ -27,13 +27,11 @@ import numpy as np
 
 from autopruner.generation.events import PROCESS_ID, GeneratedEvents, check_process, concatenate_events
 from autopruner.generation.record import (
-    BASIC_KINEMATICS,
     HARD_INCOMING,
-    HEAVY_KINEMATICS,
-    KINEMATICS,
     EventRecord,
     KinematicsReader,
     build_events,
+    kinematics_table,
     make_record,
 )
 
@@ -151,14 +149,10 @@ def read_event(event: Any, charges: ChargeTable) -> EventRecord:
     )
 
     def read_kinematics(read: np.ndarray, heavy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kinematics = np.full((read.size, len(KINEMATICS)), np.nan)
         chosen = [entries[i] for i in read.tolist()]
-        for name in BASIC_KINEMATICS:
-            kinematics[:, KINEMATICS.index(name)] = _column(chosen, _METHODS[name])
-        heavy_rows = np.flatnonzero(heavy)
-        chosen_heavy = [chosen[i] for i in heavy_rows.tolist()]
-        for name in HEAVY_KINEMATICS:
-            kinematics[heavy_rows, KINEMATICS.index(name)] = _column(chosen_heavy, _METHODS[name])
+        chosen_heavy = [chosen[i] for i in np.flatnonzero(heavy).tolist()]
+        kinematics = kinematics_table(heavy, lambda name: _column(chosen, _METHODS[name]),
+                                      lambda name: _column(chosen_heavy, _METHODS[name]))
         return kinematics, charges(pdgid[read])
 
     return make_record(pdgid, status, mother1, mother2, read_kinematics)
@@ -226,11 +220,8 @@ def records_of_batch(batch: Any, charges: ChargeTable) -> list[EventRecord]:
     def reader(first: int) -> KinematicsReader:
         def read_kinematics(read: np.ndarray, heavy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             rows = first + read
-            kinematics = np.full((read.size, len(KINEMATICS)), np.nan)
-            for name in BASIC_KINEMATICS:
-                kinematics[:, KINEMATICS.index(name)] = columns[name][rows]
-            for name in HEAVY_KINEMATICS:
-                kinematics[heavy, KINEMATICS.index(name)] = columns[name][rows[heavy]]
+            kinematics = kinematics_table(heavy, lambda name: columns[name][rows],
+                                          lambda name: columns[name][rows[heavy]])
             return kinematics, charges(pdgid[rows])
 
         return read_kinematics

@@ -317,6 +317,19 @@ class EventRecord:
 KinematicsReader = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+def kinematics_table(heavy: np.ndarray, basic: Callable[[str], np.ndarray], heavy_only: Callable[[str], np.ndarray]
+                     ) -> np.ndarray:
+    """The `KINEMATICS` rows of the entries read: ``basic(name)`` gives a `BASIC_KINEMATICS` column for every entry,
+    ``heavy_only(name)`` a `HEAVY_KINEMATICS` column for the heavy hadrons among them (boolean mask ``heavy``); NaN
+    elsewhere."""
+    kinematics = np.full((heavy.size, N_KINEMATICS), np.nan)
+    for name in BASIC_KINEMATICS:
+        kinematics[:, KINEMATICS.index(name)] = basic(name)
+    for name in HEAVY_KINEMATICS:
+        kinematics[heavy, KINEMATICS.index(name)] = heavy_only(name)
+    return kinematics
+
+
 def make_record(pdgid: np.ndarray, status: np.ndarray, mother1: np.ndarray, mother2: np.ndarray,
                 read_kinematics: KinematicsReader) -> EventRecord:
     """An `EventRecord` from the integer columns of one event, reading kinematics only for the entries needed."""
