@@ -42,6 +42,22 @@ def test_other_shard_gives_other_events_and_unique_ids(shard_files):
     assert int(calib.event_id[0]) == (0 << 40) | (1 << 32) and np.all(calib.process_id == 0)
 
 
+def test_event_file_bytes_do_not_depend_on_the_chunking(shard_files, tmp_path, monkeypatch):
+    """`generate_shard` simulates the toy's events `CHUNK_EVENTS` at a time; a file written in chunks of 13 events,
+    or from the whole particle table at once (`write_shard`), has the same bytes."""
+    from autopruner import seeding
+    from autopruner.detector import shards
+    from autopruner.generation.toy import generate_events
+
+    monkeypatch.setattr(shards, "CHUNK_EVENTS", 13)
+    generate_shard(CONFIG, "hbb", "shard000", tmp_path / "chunked.root", n_events=N)
+    gen_rng, det_rng = seeding.stream(CONFIG["seed"], "hbb", "analysis", 0).spawn(2)
+    shards.write_shard(tmp_path / "whole.root", generate_events(CONFIG, "hbb", N, gen_rng), CONFIG, "hbb", "shard000",
+                       det_rng)
+    assert (tmp_path / "chunked.root").read_bytes() == shard_files["a"].read_bytes()
+    assert (tmp_path / "whole.root").read_bytes() == shard_files["a"].read_bytes()
+
+
 def test_other_seed_gives_other_bytes(tmp_path):
     cfg = copy.deepcopy(CONFIG)
     cfg["seed"] += 1

@@ -63,25 +63,26 @@ def _jagged(fields: dict[str, np.ndarray], counts: np.ndarray) -> ak.Array:
     return ak.unflatten(ak.zip(fields, depth_limit=1), np.asarray(counts, dtype=np.int64))
 
 
-def event_branches(gen, det, event_id_base: int, weight: float = 1.0) -> dict:
+def event_branches(truth, det, event_id_base: int, weight: float = 1.0) -> dict:
     """The `events` tree's branches (design.md): scalars plus jagged track/tower/parton/hadron records.
 
-    ``gen`` is a generator's output (particles with the primary vertex, truth partons and heavy hadrons) and ``det`` the
-    detector's response to it; both are read by attribute, so this module imports neither stage.
+    ``truth`` is what the file keeps of a generator's output (`autopruner.generation.events.EventTruth`: the primary
+    vertices, truth partons and heavy hadrons) and ``det`` the detector's response to its particles; both are read by
+    attribute, so this module imports neither stage.
     """
-    n = gen.particles.n_events
-    pv = gen.particles.pv
+    n = truth.n_events
+    pv = truth.pv
     return {
         "event_id": np.uint64(event_id_base) + np.arange(n, dtype=np.uint64),
-        "process_id": np.full(n, gen.process_id, dtype=np.int32),
+        "process_id": np.full(n, truth.process_id, dtype=np.int32),
         "weight": np.full(n, weight, dtype=np.float64),
         "pv_x": pv[:, 0].astype(np.float32),
         "pv_y": pv[:, 1].astype(np.float32),
         "pv_z": pv[:, 2].astype(np.float32),
         "track": _jagged({k: det.tracks[k] for k in TRACK_FIELDS}, det.track_counts),
         "tower": _jagged({k: det.towers[k] for k in TOWER_FIELDS}, det.tower_counts),
-        "parton": _jagged({k: gen.partons[k].astype(t) for k, t in PARTON_FIELDS.items()}, gen.parton_counts),
-        "hadron": _jagged({k: gen.hadrons[k].astype(t) for k, t in HADRON_FIELDS.items()}, gen.hadron_counts),
+        "parton": _jagged({k: truth.partons[k].astype(t) for k, t in PARTON_FIELDS.items()}, truth.parton_counts),
+        "hadron": _jagged({k: truth.hadrons[k].astype(t) for k, t in HADRON_FIELDS.items()}, truth.hadron_counts),
     }
 
 

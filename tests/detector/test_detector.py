@@ -340,6 +340,47 @@ def test_compiled_detector_equals_the_numpy_formulas_bit_for_bit(hbb):
     np.testing.assert_array_equal(had, e_had)
 
 
+def _events(p: ParticleTable, first: int, stop: int) -> ParticleTable:
+    """Events first:stop of a particle table."""
+    ends = np.concatenate([[0], np.cumsum(p.counts)])
+    rows = slice(ends[first], ends[stop])
+    columns = {name: getattr(p, name)[rows] for name in ("px", "py", "pz", "e", "pdgid", "charge", "vx", "vy", "vz",
+                                                          "origin", "hadron_index")}
+    return ParticleTable(**columns, counts=p.counts[first:stop], pv=p.pv[first:stop])
+
+
+def test_detector_response_is_the_same_however_the_events_are_chunked(hbb):
+    """`DetectorSimulation` takes a shard's events a chunk at a time and draws only at the end: any chunking, an
+    empty chunk, an event without particles, and buffers grown many times over (``events_expected`` 1) give the
+    response of the whole table at once, bit for bit."""
+    from autopruner.detector.simulation import DetectorSimulation
+
+    gen, whole = hbb
+    p = gen.particles
+    no_particles = _events(p, 0, 0)
+    no_particles = ParticleTable(**{**no_particles.__dict__, "counts": np.zeros(1, np.int64), "pv": np.ones((1, 3))})
+    reference = simulate_detector(_concat_tables([p, no_particles]), DET, np.random.default_rng(22))
+    for key in whole.tracks:  # the table with an empty event appended: the same tracks and towers, one more event
+        np.testing.assert_array_equal(reference.tracks[key], whole.tracks[key], key)
+    assert reference.track_counts[-1] == reference.tower_counts[-1] == 0
+    for bounds, expected in (((0, 1, 1, 60, 400), 400), ((0, 399, 400), 1), ((0, 200, 400), 0)):
+        simulation = DetectorSimulation(DET, expected)
+        for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            simulation.add(_events(p, first, stop))
+        simulation.add(no_particles)
+        chunked = simulation.finish(np.random.default_rng(22))
+        for part in ("tracks", "towers"):
+            for key, values in getattr(reference, part).items():
+                np.testing.assert_array_equal(getattr(chunked, part)[key], values, f"{bounds} {part}.{key}")
+        np.testing.assert_array_equal(chunked.track_counts, reference.track_counts)
+        np.testing.assert_array_equal(chunked.tower_counts, reference.tower_counts)
+
+
+def _concat_tables(tables: list[ParticleTable]) -> ParticleTable:
+    return ParticleTable(**{name: np.concatenate([getattr(t, name) for t in tables])
+                            for name in ParticleTable.__dataclass_fields__})
+
+
 def test_lognormal_smear_keeps_the_stored_formula_bit_for_bit():
     """The calorimeter's smearing is exp(log e - s2/2 + s z), s2 = log(1 + (sigma/e)^2), to the last bit: the
     form the stored shards were made with. The mathematically equal e * exp(s z - s2/2) differs in the last bits of

@@ -295,6 +295,33 @@ def test_same_rng_same_events_and_different_rng_different_events():
     assert a.px.shape != c.px.shape or not np.array_equal(a.px, c.px)
 
 
+def test_events_generated_in_chunks_are_those_generated_at_once():
+    """A shard's toy events come a chunk at a time (`generate_event_chunks`): chunked or not, every particle, parton,
+    hadron and vertex is the same to the last bit, and the stream ends in the same state."""
+    from autopruner.generation.events import concatenate_events
+    from autopruner.generation.toy import generate_event_chunks
+    from autopruner.particles import ParticleTable
+
+    whole_rng = np.random.default_rng(11)
+    whole = generate_events(CONFIG, "qcd", 45, whole_rng)
+    for chunk_events in (7, 45, 1000):
+        rng = np.random.default_rng(11)
+        chunks = list(generate_event_chunks(CONFIG, "qcd", 45, rng, chunk_events))
+        assert [c.particles.n_events for c in chunks] == [min(chunk_events, 45 - k) for k in range(0, 45, chunk_events)]
+        joined = concatenate_events(chunks)
+        for name in ParticleTable.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(joined.particles, name), getattr(whole.particles, name), name)
+        for part in ("partons", "hadrons"):
+            for name, values in getattr(whole, part).items():
+                np.testing.assert_array_equal(getattr(joined, part)[name], values, f"{part}.{name}")
+        np.testing.assert_array_equal(joined.hadron_counts, whole.hadron_counts)
+        assert rng.bit_generator.state == whole_rng.bit_generator.state
+    empty = list(generate_event_chunks(CONFIG, "qcd", 0, np.random.default_rng(1), 10))
+    assert len(empty) == 1 and empty[0].particles.n_events == 0
+    with pytest.raises(ValueError, match="chunk_events"):
+        next(generate_event_chunks(CONFIG, "qcd", 10, np.random.default_rng(1), 0))
+
+
 def test_qcd_heavy_flavour_from_excitation_and_shower_splittings():
     ev = generate_events(CONFIG, "qcd", 1500, np.random.default_rng(9))
     p, h = ev.partons, ev.hadrons

@@ -406,9 +406,11 @@ def _calo_phi(phi, charge, pt, pt_curl_gev):
     return phi - bend if charge > 0 else phi + bend
 
 
-@njit_hot
-def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
-    """One pass over all particles: track candidates with their (pt, eta, phi), deposit kind and calorimeter cell.
+@njit_hot(inline="always")
+def _visit_particle(x, y, z, abs_pdgid, q, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
+    """What the detector needs of one particle of momentum (x, y, z) [GeV], |PDG id| and charge q: its `DEPOSIT_*`
+    kind, its calorimeter cell (-1: outside, or no deposit), whether it is a track candidate, and then its true pt,
+    eta, phi (else 0).
 
     The direction, most of the detector's cost, is computed only for particles that need it, and exactly only where
     it is kept: a track candidate's pt, eta and phi come from `pt_eta_phi_scalar`, bit for bit as `pt_eta_phi`
@@ -420,42 +422,49 @@ def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev,
     particle only within 1e-16 of a boundary.) Charged particles that curl up before the calorimeter and are too
     soft for a track are left out at once where x^2 + y^2 shows it (`_surely_below`).
     """
+    charged = q != 0
+    if charged and _surely_below(x, y, min(pt_curl_gev, trk_pt_min_gev)):
+        return DEPOSIT_NONE, -1, False, 0.0, 0.0, 0.0  # curls up before the calorimeter and too soft for a track
+    kind = _deposit_kind(abs_pdgid, not charged or _hypot_above(x, y, pt_curl_gev))
+    maybe_track = charged and _hypot_above(x, y, trk_pt_min_gev)
+    if kind == DEPOSIT_NONE and not maybe_track:
+        return kind, -1, False, 0.0, 0.0, 0.0
+    pt_fast = math.sqrt(x * x + y * y)  # within an ulp of math.hypot
+    eta_fast = fast_eta(z, pt_fast)
+    if maybe_track and abs(eta_fast) < trk_abs_eta_max + FAST_ETA_MARGIN:
+        pt, eta, phi = pt_eta_phi_scalar(x, y, z)
+        cell = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid) if kind != DEPOSIT_NONE else -1
+        if abs(eta) < trk_abs_eta_max:
+            return kind, cell, True, pt, eta, phi
+        return kind, cell, False, 0.0, 0.0, 0.0
+    if kind == DEPOSIT_NONE:
+        return kind, -1, False, 0.0, 0.0, 0.0
+    cell = cell_from_fast_direction(eta_fast, _calo_phi(fast_atan2(y, x), q, pt_fast, pt_curl_gev), grid)
+    if cell == CELL_UNDECIDED:  # at a cell boundary: the exact direction decides
+        pt, eta, phi = pt_eta_phi_scalar(x, y, z)
+        cell = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid)
+    return kind, cell, False, 0.0, 0.0, 0.0
+
+
+@njit_hot
+def _particle_kernel(px, py, pz, pdgid, charge, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid):
+    """`_visit_particle` of every particle: the track candidates' indices and (pt, eta, phi), every particle's cell
+    and deposit kind."""
     n = px.shape[0]
     trk = np.empty(n, dtype=np.int64)
     trk_kin = np.empty((3, n))
-    cell = np.full(n, -1, dtype=np.int32)
+    cell = np.empty(n, dtype=np.int32)
     deposit = np.empty(n, dtype=np.int8)
     n_trk = 0
-    pt_soft_gev = min(pt_curl_gev, trk_pt_min_gev)
     for i in range(n):
-        x, y, q = px[i], py[i], charge[i]
-        charged = q != 0
-        if charged and _surely_below(x, y, pt_soft_gev):
-            deposit[i] = DEPOSIT_NONE  # curls up before the calorimeter and too soft for a track
-            continue
-        kind = _deposit_kind(abs(pdgid[i]), not charged or _hypot_above(x, y, pt_curl_gev))
+        kind, c, is_track, pt, eta, phi = _visit_particle(px[i], py[i], pz[i], abs(pdgid[i]), charge[i],
+                                                          trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid)
         deposit[i] = kind
-        maybe_track = charged and _hypot_above(x, y, trk_pt_min_gev)
-        if kind == DEPOSIT_NONE and not maybe_track:
-            continue
-        pt_fast = math.sqrt(x * x + y * y)  # within an ulp of math.hypot
-        eta_fast = fast_eta(pz[i], pt_fast)
-        if maybe_track and abs(eta_fast) < trk_abs_eta_max + FAST_ETA_MARGIN:
-            pt, eta, phi = pt_eta_phi_scalar(x, y, pz[i])
-            if abs(eta) < trk_abs_eta_max:
-                trk[n_trk] = i
-                trk_kin[0, n_trk], trk_kin[1, n_trk], trk_kin[2, n_trk] = pt, eta, phi
-                n_trk += 1
-            if kind != DEPOSIT_NONE:
-                cell[i] = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid)
-            continue
-        if kind == DEPOSIT_NONE:
-            continue
-        c = cell_from_fast_direction(eta_fast, _calo_phi(fast_atan2(y, x), q, pt_fast, pt_curl_gev), grid)
-        if c == CELL_UNDECIDED:  # at a cell boundary: the exact direction decides
-            pt, eta, phi = pt_eta_phi_scalar(x, y, pz[i])
-            c = cell_index(eta, _calo_phi(phi, q, pt, pt_curl_gev), grid)
         cell[i] = c
+        if is_track:
+            trk[n_trk] = i
+            trk_kin[0, n_trk], trk_kin[1, n_trk], trk_kin[2, n_trk] = pt, eta, phi
+            n_trk += 1
     # slices, not copies: the unused tails of the buffers were never written, so they cost address space only
     return trk[:n_trk], trk_kin[:, :n_trk], cell, deposit
 
@@ -465,22 +474,25 @@ def tower_grid(det_cfg: dict) -> TowerGrid:
     return TowerGrid(det_cfg["tower_size_central"], det_cfg["tower_size_forward"], det_cfg["calo_abs_eta_max"])
 
 
-def particle_pass(particles: ParticleTable, det_cfg: dict) -> ParticlePass:
-    """Track candidates and calorimeter cells of every particle, in one compiled pass over the particle table.
+def pt_curl_gev(det_cfg: dict) -> float:
+    """The pT [GeV] below which a charged particle curls up before the calorimeter radius."""
+    return float(0.5 * C_GEV_PER_T_M * det_cfg["magnetic_field_t"] * det_cfg["calo_radius_m"])
 
-    The tracker and the calorimeter both need every particle's direction; one kernel computes it once and keeps
-    only what they use (a few arrays of the candidates, an int32 cell and an int8 deposit kind per particle),
-    instead of numpy's dozen temporaries of the table's length.
+
+def particle_pass(particles: ParticleTable, det_cfg: dict) -> ParticlePass:
+    """Track candidates and calorimeter cells of every particle (`_visit_particle`), as arrays over the table.
+
+    The detector itself (`DetectorSimulation`) visits each particle in the same way but keeps only what it needs; this
+    form is what the tests compare with the numpy detector.
     """
     p = particles
-    pt_curl_gev = 0.5 * C_GEV_PER_T_M * det_cfg["magnetic_field_t"] * det_cfg["calo_radius_m"]
     trk, trk_kin, cell, deposit = _particle_kernel(
         *(np.ascontiguousarray(a, dtype=np.float64) for a in (p.px, p.py, p.pz)),
         np.ascontiguousarray(p.pdgid),
         np.ascontiguousarray(p.charge),
         float(det_cfg["tracker_abs_eta_max"]),
         float(det_cfg["track_pt_min_gev"]),
-        float(pt_curl_gev),
+        pt_curl_gev(det_cfg),
         tower_grid(det_cfg).as_tuple(),
     )
     return ParticlePass(trk, trk_kin[0], trk_kin[1], trk_kin[2], cell, deposit)
@@ -535,12 +547,188 @@ def _pt_resolution(pt_gev, abs_eta, edges, constant, per_gev):
     return math.hypot(constant[ibin], per_gev[ibin] * pt_gev)
 
 
+
+
+class TrackCandidates(NamedTuple):
+    """Track candidates, one row each in particle order, with all that `_track_kernel` reads of their particles: the
+    true ``pt_gev``, ``eta``, ``phi`` (`_visit_particle`), the particle's momentum, energy, production vertex, charge,
+    pdgid, origin and heavy-hadron index, its ``event`` and its row in the flat particle table
+    (``particle_index``), both counted from the shard's first. Keeping these, not the particle table, is what lets a
+    shard's particles be simulated and dropped a chunk of events at a time (`DetectorSimulation`)."""
+
+    pt_gev: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    pz: np.ndarray
+    e: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    vz: np.ndarray
+    charge: np.ndarray
+    pdgid: np.ndarray
+    origin: np.ndarray
+    hadron_index: np.ndarray
+    event: np.ndarray
+    particle_index: np.ndarray
+
+
 @njit_hot
-def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx,
-                  vy, vz, charge, pdgid, origin, hadron_index, counts, pv_z_mm, res):
-    """Smeared tracks of the candidates `index` (with their true pt, eta, phi and numpy's cosh(eta)) that the
-    tracker `found`, from the normal deviates and IP tail factors drawn for them in order; only those produced inside
-    the pixel volume are kept.
+def _candidate_buffers(capacity):
+    """Empty `TrackCandidates` with room for `capacity` rows (numba's allocator: no huge pages, `_buffer`)."""
+    return TrackCandidates(
+        np.empty(capacity), np.empty(capacity), np.empty(capacity), np.empty(capacity), np.empty(capacity),
+        np.empty(capacity), np.empty(capacity), np.empty(capacity), np.empty(capacity), np.empty(capacity),
+        np.empty(capacity, dtype=np.int8), np.empty(capacity, dtype=np.int32), np.empty(capacity, dtype=np.int8),
+        np.empty(capacity, dtype=np.int32), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
+    )
+
+
+class CellDeposits(NamedTuple):
+    """The calorimeter cells that events touched, before smearing: event by event, in increasing cell order, each
+    ``cell`` with the summed EM and hadronic energies ``e_em_gev``, ``e_had_gev`` of its particles (both 0 where
+    only particles without a deposit of that kind pointed at it). Nothing random: `tower_kernel` smears them."""
+
+    cell: np.ndarray
+    e_em_gev: np.ndarray
+    e_had_gev: np.ndarray
+
+
+@njit_hot
+def _deposit_buffers(capacity):
+    """Empty `CellDeposits` with room for `capacity` cells."""
+    return CellDeposits(np.empty(capacity, dtype=np.int32), np.empty(capacity), np.empty(capacity))
+
+
+@njit_hot
+def _grown(capacity, need, events_done, events_expected):
+    """The capacity to grow a shard's buffer of `capacity` rows to, for `need` after `events_done` events: at least
+    `need` and half again the old capacity, and what `need` projects for `events_expected` events if that is more
+    (so a shard whose first chunk guessed well copies at most once)."""
+    projected = int(1.1 * need / max(events_done, 1) * events_expected)
+    return max(need, projected, capacity + capacity // 2)
+
+
+@njit_hot
+def _reserve_candidates(c, n_used, need, events_done, events_expected):
+    """`c`, or a copy of its first n_used rows with room for `need` (`_grown`)."""
+    capacity = c.pt_gev.shape[0]
+    if need <= capacity:
+        return c
+    new = _candidate_buffers(_grown(capacity, need, events_done, events_expected))
+    new.pt_gev[:n_used] = c.pt_gev[:n_used]
+    new.eta[:n_used] = c.eta[:n_used]
+    new.phi[:n_used] = c.phi[:n_used]
+    new.px[:n_used] = c.px[:n_used]
+    new.py[:n_used] = c.py[:n_used]
+    new.pz[:n_used] = c.pz[:n_used]
+    new.e[:n_used] = c.e[:n_used]
+    new.vx[:n_used] = c.vx[:n_used]
+    new.vy[:n_used] = c.vy[:n_used]
+    new.vz[:n_used] = c.vz[:n_used]
+    new.charge[:n_used] = c.charge[:n_used]
+    new.pdgid[:n_used] = c.pdgid[:n_used]
+    new.origin[:n_used] = c.origin[:n_used]
+    new.hadron_index[:n_used] = c.hadron_index[:n_used]
+    new.event[:n_used] = c.event[:n_used]
+    new.particle_index[:n_used] = c.particle_index[:n_used]
+    return new
+
+
+@njit_hot
+def _reserve_deposits(d, n_used, need, events_done, events_expected):
+    """`d`, or a copy of its first n_used rows with room for `need` (`_grown`)."""
+    capacity = d.cell.shape[0]
+    if need <= capacity:
+        return d
+    new = _deposit_buffers(_grown(capacity, need, events_done, events_expected))
+    new.cell[:n_used] = d.cell[:n_used]
+    new.e_em_gev[:n_used] = d.e_em_gev[:n_used]
+    new.e_had_gev[:n_used] = d.e_had_gev[:n_used]
+    return new
+
+
+@njit_hot(inline="always")
+def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
+    """Add one particle's deposit of energy `e` and `DEPOSIT_*` kind to cell c."""
+    if kind == DEPOSIT_EM:
+        acc_em[c] += e
+    elif kind == DEPOSIT_MUON:
+        acc_had[c] += min(e, muon_mip_gev)
+    elif kind == DEPOSIT_HAD:
+        acc_had[c] += e
+
+
+@njit_no_refcount
+def _event_cells(acc_em, acc_had, touched, dep, n_dep):
+    """Append the cells an event touched (set in the bitset `touched`), in increasing cell order, with their sums
+    to `dep` (`CellDeposits`) from n_dep on; returns the new n_dep and leaves the sums and the bitset cleared."""
+    for w in range(touched.shape[0]):
+        bits = touched[w]
+        touched[w] = 0
+        while bits != 0:
+            c = 64 * w + int(trailing_zeros(bits))
+            bits &= bits - np.uint64(1)
+            dep.cell[n_dep] = c
+            dep.e_em_gev[n_dep] = acc_em[c]
+            dep.e_had_gev[n_dep] = acc_had[c]
+            acc_em[c] = 0.0
+            acc_had[c] = 0.0
+            n_dep += 1
+    return n_dep
+
+
+@njit_hot
+def _chunk_kernel(px, py, pz, e, vx, vy, vz, pdgid, charge, origin, hadron_index, counts, first_event,
+                  first_particle, events_expected, trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid, n_cells,
+                  muon_mip_gev, cand, n_cand, dep, n_dep):
+    """The detector's random-free work on a chunk of events, in one pass over its particles (`_visit_particle`):
+    each track candidate's `TrackCandidates` row is appended to `cand` from n_cand on, and each event's touched
+    cells with their summed deposits to `dep` from n_dep on (`CellDeposits`: a particle in a cell deposits its
+    energy in the EM or the hadronic part, or a muon's MIP, at most `muon_mip_gev`, in the hadronic part, as its
+    kind says; each sum adds the event's particles in their order). The chunk's events and particles are numbered
+    from `first_event` and `first_particle`. Returns the buffers (grown if they had to be), their new fill and the
+    touched cells per event.
+    """
+    acc_em = np.zeros(n_cells)
+    acc_had = np.zeros(n_cells)
+    touched = np.zeros((n_cells + 63) // 64, dtype=np.uint64)
+    dep_counts = np.zeros(counts.shape[0], dtype=np.int64)
+    start = 0
+    for ev in range(counts.shape[0]):
+        stop = start + counts[ev]
+        done = first_event + ev + 1
+        cand = _reserve_candidates(cand, n_cand, n_cand + counts[ev], done, events_expected)
+        dep = _reserve_deposits(dep, n_dep, n_dep + counts[ev], done, events_expected)
+        for i in range(start, stop):
+            kind, c, is_track, pt, eta, phi = _visit_particle(px[i], py[i], pz[i], abs(pdgid[i]), charge[i],
+                                                              trk_abs_eta_max, trk_pt_min_gev, pt_curl_gev, grid)
+            if is_track:
+                cand.pt_gev[n_cand], cand.eta[n_cand], cand.phi[n_cand] = pt, eta, phi
+                cand.px[n_cand], cand.py[n_cand], cand.pz[n_cand], cand.e[n_cand] = px[i], py[i], pz[i], e[i]
+                cand.vx[n_cand], cand.vy[n_cand], cand.vz[n_cand] = vx[i], vy[i], vz[i]
+                cand.charge[n_cand], cand.pdgid[n_cand] = charge[i], pdgid[i]
+                cand.origin[n_cand], cand.hadron_index[n_cand] = origin[i], hadron_index[i]
+                cand.event[n_cand] = first_event + ev
+                cand.particle_index[n_cand] = first_particle + i
+                n_cand += 1
+            if c >= 0:
+                touched[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+                _accumulate(acc_em, acc_had, c, kind, e[i], muon_mip_gev)
+        n_before = n_dep
+        n_dep = _event_cells(acc_em, acc_had, touched, dep, n_dep)
+        dep_counts[ev] = n_dep - n_before
+        start = stop
+    return cand, n_cand, dep, n_dep, dep_counts
+
+
+@njit_hot
+def _track_kernel(found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gauss_d0, gauss_z0, px, py, pz, e, vx, vy, vz,
+                  charge, pdgid, origin, hadron_index, event, particle_index, n_events, pv_z_mm, res):
+    """Smeared tracks of the candidates (their true pt, eta, phi, numpy's cosh(eta), and their particles' columns,
+    `TrackCandidates`) that the tracker `found`, from the normal deviates and IP tail factors drawn for them in order;
+    only those produced inside the pixel volume are kept.
 
     Returns the `TRACK_KERNEL_FIELDS` arrays and the per-event track counts. Every value is computed operation for
     operation as the numpy detector computed it, so the tracks are bit-identical.
@@ -553,30 +741,25 @@ def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gaus
     hadron_out = np.empty(n, dtype=np.int32)
     index_out = np.empty(n, dtype=np.int64)
     true_out = np.empty((2, n))
-    counts_out = np.zeros(counts.shape[0], dtype=np.int64)
-    ev = 0
-    ev_end = counts[0] if counts.shape[0] > 0 else 0
+    counts_out = np.zeros(n_events, dtype=np.int64)
     k = 0
     g = -1  # the found candidate's row in the drawn arrays
-    for j in range(index.shape[0]):
+    for j in range(found.shape[0]):
         if not found[j]:
             continue
         g += 1
-        i = index[j]
-        while i >= ev_end:
-            ev += 1
-            ev_end += counts[ev]
-        if not _inside_radius(vx[i], vy[i], res.max_production_radius_mm):
+        if not _inside_radius(vx[j], vy[j], res.max_production_radius_mm):
             continue
-        pt_t = pt_gev[j]  # math.hypot(px[i], py[i]), from the particle pass
+        ev = event[j]
+        pt_t = pt_gev[j]  # math.hypot(px, py), from the particle pass
         pt_res = _pt_resolution(pt_t, abs(eta[j]), res.pt_abs_eta_edges, res.pt_constant, res.pt_per_gev)
         pt_meas = abs(pt_t * (1.0 + pt_res * gauss_pt[g]))
-        d0_true, z_pca = _helix_ip_pt(vx[i], vy[i], vz[i], px[i], py[i], pz[i], pt_t, _charge_sign(charge[i]),
+        d0_true, z_pca = _helix_ip_pt(vx[j], vy[j], vz[j], px[j], py[j], pz[j], pt_t, _charge_sign(charge[j]),
                                       res.magnetic_field_t)
         z0_true = z_pca - pv_z_mm[ev]
         sig_d0 = math.hypot(res.d0_constant_mm, res.d0_over_pt_mm_gev / pt_meas)
         sig_z0 = math.hypot(res.z0_constant_mm, res.z0_over_pt_mm_gev / pt_meas)
-        m2 = e[i] * e[i] - px[i] * px[i] - py[i] * py[i] - pz[i] * pz[i]
+        m2 = e[j] * e[j] - px[j] * px[j] - py[j] * py[j] - pz[j] * pz[j]
         mass = math.sqrt(max(m2, 0.0))
         p_meas = pt_meas * cosh_eta[j]
         f4[0, k] = pt_meas
@@ -587,11 +770,11 @@ def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gaus
         f4[5, k] = math.hypot(sig_d0, res.beam_spot_xy_mm)
         f4[6, k] = sig_z0
         f4[7, k] = math.sqrt(p_meas * p_meas + mass * mass)
-        q_out[k] = charge[i]
-        pdg_out[k] = pdgid[i]
-        origin_out[k] = origin[i]
-        hadron_out[k] = hadron_index[i]
-        index_out[k] = i
+        q_out[k] = charge[j]
+        pdg_out[k] = pdgid[j]
+        origin_out[k] = origin[j]
+        hadron_out[k] = hadron_index[j]
+        index_out[k] = particle_index[j]
         true_out[0, k] = d0_true
         true_out[1, k] = z0_true
         counts_out[ev] += 1
@@ -602,9 +785,8 @@ def _track_kernel(index, found, pt_gev, eta, phi, cosh_eta, gauss_pt, tail, gaus
     )
 
 
-def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
-                       passed: ParticlePass | None = None):
-    """Tracks of the charged particles inside the tracker, with efficiency and smearing.
+def draw_tracks(candidates: TrackCandidates, pv_z_mm: np.ndarray, det_cfg: dict, rng: np.random.Generator):
+    """Tracks of the `candidates` of ``pv_z_mm.size`` events whose true primary-vertex z is ``pv_z_mm``.
 
     A particle produced at a transverse radius of ``track_max_production_radius_mm`` or more leaves no hit in the
     innermost pixel layer and gives no track. That cut is applied after every random draw, so for a given seed the
@@ -612,14 +794,12 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     without it: the cut only removes tracks.
 
     The random numbers are drawn with numpy, in bulk and in a fixed order (efficiency, pT smearing, IP tail, d0, z0
-    smearing), into `_buffer` arrays; one compiled pass then builds the tracks. `passed` may give the table's
-    `particle_pass`, shared with the calorimeter. Returns (dict of flat track arrays, per-event counts);
-    `particle_index` points into the flat particle table.
+    smearing), into `_buffer` arrays; one compiled pass then builds the tracks. Returns (dict of flat track arrays,
+    per-event counts); `particle_index` points into the flat particle table.
     """
-    p = particles
-    c = particle_pass(p, det_cfg) if passed is None else passed
-    n_cand = c.track_index.size
-    found = found_tracks(rng.random(out=_buffer(n_cand)), c.track_pt_gev, c.track_eta, det_cfg["track_efficiency"])
+    c = candidates
+    n_cand = c.pt_gev.size
+    found = found_tracks(rng.random(out=_buffer(n_cand)), c.pt_gev, c.eta, det_cfg["track_efficiency"])
     n_found = int(np.count_nonzero(found))
     gauss_pt = rng.standard_normal(out=_buffer(n_found))
     tail = _tail_factor(rng.random(out=_buffer(n_found)), float(det_cfg["ip_tails"]["fraction"]),
@@ -627,25 +807,10 @@ def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.G
     gauss_d0 = rng.standard_normal(out=_buffer(n_found))
     gauss_z0 = rng.standard_normal(out=_buffer(n_found))
     *arrays, counts = _track_kernel(
-        c.track_index, found, c.track_pt_gev, c.track_eta, c.track_phi, np.cosh(c.track_eta, out=_buffer(n_cand)),
-        gauss_pt, tail, gauss_d0, gauss_z0,
-        *(np.ascontiguousarray(a) for a in (p.px, p.py, p.pz, p.e, p.vx, p.vy, p.vz, p.charge, p.pdgid, p.origin,
-                                            p.hadron_index)),
-        np.asarray(p.counts, dtype=np.int64), np.ascontiguousarray(p.pv[:, 2], dtype=np.float64),
-        track_resolution(det_cfg),
+        found, c.pt_gev, c.eta, c.phi, np.cosh(c.eta, out=_buffer(n_cand)), gauss_pt, tail, gauss_d0, gauss_z0,
+        *c[3:], int(pv_z_mm.shape[0]), np.ascontiguousarray(pv_z_mm, dtype=np.float64), track_resolution(det_cfg),
     )
     return dict(zip(TRACK_KERNEL_FIELDS, arrays, strict=True)), counts
-
-
-@njit_hot(inline="always")
-def _accumulate(acc_em, acc_had, c, kind, e, muon_mip_gev):
-    """Add one particle's deposit of energy `e` and `DEPOSIT_*` kind to cell c."""
-    if kind == DEPOSIT_EM:
-        acc_em[c] += e
-    elif kind == DEPOSIT_MUON:
-        acc_had[c] += min(e, muon_mip_gev)
-    elif kind == DEPOSIT_HAD:
-        acc_had[c] += e
 
 
 class TowerOutput(NamedTuple):
@@ -676,66 +841,49 @@ def _tower_output(capacity):
 
 
 @njit_no_refcount
-def _event_towers(rng, cell, deposit, e, start, stop, acc_em, acc_had, touched, muon_mip_gev, em_res, had_res,
-                  threshold, centres, out, n_out):
-    """The towers of the event whose particles are start:stop, appended to `out` (`TowerOutput`) from n_out on;
-    returns the new n_out and leaves `acc_em`, `acc_had` and `touched` cleared for the next event.
+def _event_towers(rng, dep, start, stop, em_res, had_res, threshold, centres, out, n_out):
+    """The towers of the event whose touched cells are dep[start:stop] (`CellDeposits`), appended to `out`
+    (`TowerOutput`) from n_out on; returns the new n_out.
 
     The per-cell work of `tower_kernel`, compiled without numba's reference counting (`njit_no_refcount`: it
     allocates nothing), which would otherwise count the random generator in and out around every cell's two
     smearings. `centres` holds, per cell, cosh(eta) and the float32 eta and phi of its centre.
     """
     cosh_eta, eta32, phi32 = centres
-    for i in range(start, stop):
-        c = cell[i]
-        if c >= 0:
-            touched[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
-            _accumulate(acc_em, acc_had, c, deposit[i], e[i], muon_mip_gev)
-    for w in range(touched.shape[0]):
-        bits = touched[w]
-        touched[w] = 0
-        while bits != 0:
-            c = 64 * w + int(trailing_zeros(bits))
-            bits &= bits - np.uint64(1)
-            em = lognormal_smear(rng, acc_em[c], em_sigma(acc_em[c], em_res[0], em_res[1]))
-            had = lognormal_smear(rng, acc_had[c], had_sigma(acc_had[c], had_res[0], had_res[1], had_res[2]))
-            e_tower = em + had
-            if e_tower > 0.0 and e_tower >= threshold:
-                out.cell[n_out] = c
-                out.e[n_out] = np.float32(e_tower)
-                out.pt[n_out] = np.float32(e_tower / cosh_eta[c])
-                out.eta[n_out] = eta32[c]
-                out.phi[n_out] = phi32[c]
-                out.e_em[n_out] = np.float32(em)
-                out.e_had[n_out] = np.float32(had)
-                n_out += 1
-            acc_em[c] = 0.0
-            acc_had[c] = 0.0
+    for k in range(start, stop):
+        c = dep.cell[k]
+        e_em, e_had = dep.e_em_gev[k], dep.e_had_gev[k]
+        em = lognormal_smear(rng, e_em, em_sigma(e_em, em_res[0], em_res[1]))
+        had = lognormal_smear(rng, e_had, had_sigma(e_had, had_res[0], had_res[1], had_res[2]))
+        e_tower = em + had
+        if e_tower > 0.0 and e_tower >= threshold:
+            out.cell[n_out] = c
+            out.e[n_out] = np.float32(e_tower)
+            out.pt[n_out] = np.float32(e_tower / cosh_eta[c])
+            out.eta[n_out] = eta32[c]
+            out.phi[n_out] = phi32[c]
+            out.e_em[n_out] = np.float32(em)
+            out.e_had[n_out] = np.float32(had)
+            n_out += 1
     return n_out
 
 
 @njit_hot
-def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, had_res, threshold, centres):
-    """Sum deposits per cell event by event, smear EM and hadronic parts, drop cells under threshold.
+def tower_kernel(rng, dep, counts, em_res, had_res, threshold, centres):
+    """Smear the EM and hadronic sums of each touched cell (`CellDeposits`, `counts` per event), event by event in
+    increasing cell order as they are listed, and drop cells under threshold.
 
-    A particle in `cell` (-1: none) deposits its energy `e` in the EM or the hadronic part, or a muon's MIP
-    (at most `muon_mip_gev`) in the hadronic part, as its `deposit` kind says. The cells an event touched are
-    marked in a bitset and smeared in increasing cell order (scanning the set bits is cheaper than sorting the
-    few hundred cells of an event), so the random draws come in the same order as ever. Returns the kept towers
-    (`TowerOutput`), ordered by event then cell, and per-event counts. Each float32 value is rounded from the same
-    float64 as numpy's astype rounded it, when the towers were finished with numpy, so they are bit-identical.
+    Returns the kept towers (`TowerOutput`), ordered by event then cell, and per-event counts. Each float32 value is
+    rounded from the same float64 as numpy's astype rounded it, when the towers were finished with numpy, so they
+    are bit-identical.
     """
-    acc_em = np.zeros(n_cells)
-    acc_had = np.zeros(n_cells)
-    touched = np.zeros((n_cells + 63) // 64, dtype=np.uint64)
-    out = _tower_output(cell.shape[0] + 1)
+    out = _tower_output(dep.cell.shape[0] + 1)
     out_counts = np.zeros(counts.shape[0], dtype=np.int64)
     n_out = 0
     start = 0
     for ev in range(counts.shape[0]):
         n_before = n_out
-        n_out = _event_towers(rng, cell, deposit, e, start, start + counts[ev], acc_em, acc_had, touched,
-                              muon_mip_gev, em_res, had_res, threshold, centres, out, n_out)
+        n_out = _event_towers(rng, dep, start, start + counts[ev], em_res, had_res, threshold, centres, out, n_out)
         out_counts[ev] = n_out - n_before
         start += counts[ev]
     # slices, not copies: the unwritten tails cost no memory
@@ -743,39 +891,118 @@ def tower_kernel(rng, counts, cell, deposit, e, muon_mip_gev, n_cells, em_res, h
                        out.e_had[:n_out], out.cell[:n_out]), out_counts
 
 
-def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator,
-                 passed: ParticlePass | None = None):
-    """Calorimeter towers (e, pt, eta, phi at the cell centre, e_em, e_had) and per-event counts.
-
-    Neutrinos are invisible, electrons and photons go to the EM part, muons leave a MIP in the hadronic part, hadrons
-    deposit all their energy in the hadronic part; charged particles are bent by the field and those that curl up before
-    the calorimeter radius deposit nothing (`particle_pass`, which `passed` may give).
-    """
+def smear_towers(deposits: CellDeposits, counts: np.ndarray, det_cfg: dict, rng: np.random.Generator):
+    """Calorimeter towers (e, pt, eta, phi at the cell centre, e_em, e_had, cell) of the touched cells, `counts` per
+    event, and their per-event counts: each cell's EM and hadronic sums smeared log-normally (`lognormal_smear`),
+    then the tower threshold."""
     grid = tower_grid(det_cfg)
-    c = particle_pass(particles, det_cfg) if passed is None else passed
     em_res = (det_cfg["em_resolution"]["stochastic"], det_cfg["em_resolution"]["constant"])
     hr = det_cfg["had_resolution"]
     had_res = (hr["stochastic"], hr["constant"], hr["noise_gev"])
     eta_c, phi_c = grid.centres()
-    towers, counts = tower_kernel(
-        rng,
-        particles.counts.astype(np.int64),
-        c.cell,
-        c.deposit,
-        np.ascontiguousarray(particles.e, dtype=np.float64),
-        float(det_cfg["muon_mip_gev"]),
-        grid.n_cells,
-        em_res,
-        had_res,
-        float(det_cfg["tower_threshold_gev"]),
+    towers, tower_counts = tower_kernel(
+        rng, deposits, np.asarray(counts, dtype=np.int64), em_res, had_res, float(det_cfg["tower_threshold_gev"]),
         (np.cosh(eta_c), eta_c.astype(np.float32), phi_c.astype(np.float32)),
     )
-    return towers._asdict(), counts
+    return towers._asdict(), tower_counts
+
+
+class DetectorSimulation:
+    """The detector over a shard's events, taken a chunk at a time: `add` each chunk's particle table in event order,
+    then draw from the shard's random stream: `draw_tracks` first, then `smear_towers` (or both: `finish`).
+
+    `add` does all of the detector's work that draws no random number, in one compiled pass over the chunk's
+    particles (`_chunk_kernel`): it keeps the track candidates with what they need of their particles
+    (`TrackCandidates`) and the calorimeter cells' summed deposits (`CellDeposits`), a small part of the table. So a
+    generator can hand its events over a chunk at a time and drop each chunk's particle table before it makes the
+    next: the shard's particles never exist all at once, and each chunk reuses the memory of the one before, still
+    mapped and in the cache. The draws then come as the detector has always made them, all of the shard's track
+    deviates first and the towers' after them, so the response is the same, bit for bit, however the events were
+    chunked (tested). ``events_expected`` (the shard's size, if known) sizes the buffers after the first event.
+    """
+
+    def __init__(self, det_cfg: dict, events_expected: int = 0) -> None:
+        self.det_cfg = det_cfg
+        self.events_expected = int(events_expected)
+        self.grid = tower_grid(det_cfg)
+        self._candidates = _candidate_buffers(0)
+        self._deposits = _deposit_buffers(0)
+        self.n_candidates = 0
+        self.n_deposits = 0
+        self.deposit_counts: list[np.ndarray] = []
+        self.pv_z_mm: list[np.ndarray] = []
+        self.n_events = 0
+        self.n_particles = 0
+
+    def add(self, particles: ParticleTable) -> None:
+        """The random-free part of the detector's response to the next chunk of events."""
+        p = particles
+        cfg = self.det_cfg
+        self._candidates, self.n_candidates, self._deposits, self.n_deposits, deposit_counts = _chunk_kernel(
+            *(np.ascontiguousarray(a, dtype=np.float64) for a in (p.px, p.py, p.pz, p.e, p.vx, p.vy, p.vz)),
+            *(np.ascontiguousarray(a) for a in (p.pdgid, p.charge, p.origin, p.hadron_index)),
+            np.asarray(p.counts, dtype=np.int64), self.n_events, self.n_particles,
+            max(self.events_expected, self.n_events + p.n_events), float(cfg["tracker_abs_eta_max"]),
+            float(cfg["track_pt_min_gev"]), pt_curl_gev(cfg), self.grid.as_tuple(), self.grid.n_cells,
+            float(cfg["muon_mip_gev"]), self._candidates, self.n_candidates, self._deposits, self.n_deposits,
+        )
+        self.deposit_counts.append(deposit_counts)
+        self.pv_z_mm.append(np.array(np.asarray(p.pv)[:, 2], dtype=np.float64))
+        self.n_events += p.n_events
+        self.n_particles += int(np.sum(p.counts))
+
+    @property
+    def candidates(self) -> TrackCandidates:
+        """The track candidates of every event added (`TrackCandidates`; views of the buffers)."""
+        return TrackCandidates(*(column[: self.n_candidates] for column in self._candidates))
+
+    @property
+    def deposits(self) -> tuple[CellDeposits, np.ndarray]:
+        """The touched cells of every event added (`CellDeposits`; views of the buffers) and their count per event."""
+        counts = np.concatenate(self.deposit_counts) if self.deposit_counts else np.zeros(0, dtype=np.int64)
+        return CellDeposits(*(column[: self.n_deposits] for column in self._deposits)), counts
+
+    def draw_tracks(self, rng: np.random.Generator):
+        """Tracks of every event added, drawn from `rng` (`draw_tracks`); (dict of flat arrays, per-event counts)."""
+        pv_z_mm = np.concatenate(self.pv_z_mm) if self.pv_z_mm else np.zeros(0)
+        return draw_tracks(self.candidates, pv_z_mm, self.det_cfg, rng)
+
+    def smear_towers(self, rng: np.random.Generator):
+        """Towers of every event added, drawn from `rng` (`smear_towers`); (dict of flat arrays, per-event counts)."""
+        deposits, counts = self.deposits
+        return smear_towers(deposits, counts, self.det_cfg, rng)
+
+    def finish(self, rng: np.random.Generator) -> DetectorResponse:
+        """Tracks and towers of every event added (tracks draw from `rng` first, then towers)."""
+        tracks, track_counts = self.draw_tracks(rng)
+        towers, tower_counts = self.smear_towers(rng)
+        return DetectorResponse(tracks, track_counts, towers, tower_counts)
+
+
+def reconstruct_tracks(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator):
+    """Tracks of the charged particles inside the tracker, with efficiency and smearing (`draw_tracks`): what
+    `simulate_detector` gives, without the towers. Returns (dict of flat track arrays, per-event counts);
+    `particle_index` points into the flat particle table."""
+    simulation = DetectorSimulation(det_cfg)
+    simulation.add(particles)
+    return simulation.draw_tracks(rng)
+
+
+def build_towers(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator):
+    """Calorimeter towers (e, pt, eta, phi at the cell centre, e_em, e_had, cell) and per-event counts: what
+    `simulate_detector` gives, without the tracks.
+
+    Neutrinos are invisible, electrons and photons go to the EM part, muons leave a MIP in the hadronic part, hadrons
+    deposit all their energy in the hadronic part; charged particles are bent by the field and those that curl up before
+    the calorimeter radius deposit nothing (`_visit_particle`).
+    """
+    simulation = DetectorSimulation(det_cfg)
+    simulation.add(particles)
+    return simulation.smear_towers(rng)
 
 
 def simulate_detector(particles: ParticleTable, det_cfg: dict, rng: np.random.Generator) -> DetectorResponse:
     """Tracks and towers of every event in the particle table (tracks draw from `rng` first, then towers)."""
-    passed = particle_pass(particles, det_cfg)
-    tracks, track_counts = reconstruct_tracks(particles, det_cfg, rng, passed)
-    towers, tower_counts = build_towers(particles, det_cfg, rng, passed)
-    return DetectorResponse(tracks, track_counts, towers, tower_counts)
+    simulation = DetectorSimulation(det_cfg)
+    simulation.add(particles)
+    return simulation.finish(rng)

@@ -1,9 +1,10 @@
 """Stage 1a, event generation: the toy g b -> H b (H -> b b-bar) and QCD 2->2 generator, and Pythia 8.
 
-Each backend module provides ``generate_events(config, process, n_events, rng)``. They are named here, not imported,
-so that a job running one backend neither imports nor depends on the other (`backend_module`), and each backend
-declares the ``generation`` keys it reads (`backend_generation_config`), so editing one backend's settings never
-reruns the other's shards.
+Each backend module provides ``generate_events(config, process, n_events, rng)`` and
+``generate_event_chunks(config, process, n_events, rng, chunk_events)``, the same events a chunk at a time. They are
+named here, not imported, so that a job running one backend neither imports nor depends on the other
+(`backend_module`), and each backend declares the ``generation`` keys it reads (`backend_generation_config`), so
+editing one backend's settings never reruns the other's shards.
 """
 
 from __future__ import annotations

@@ -34,6 +34,57 @@ class GeneratedEvents:
     generator: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class EventTruth:
+    """A generator's output without its particle table: what an event file keeps of it besides the detector's
+    response (the true primary vertices, truth partons and heavy hadrons), and the particle multiplicity.
+
+    A shard's toy events are generated and simulated a chunk at a time (`autopruner.detector.shards`); each chunk's
+    particle table is dropped once the detector has taken what it needs, and only this is kept.
+    """
+
+    pv: np.ndarray  # (n_events, 3) true primary vertex [mm]
+    particle_counts: np.ndarray
+    partons: dict[str, np.ndarray]
+    parton_counts: np.ndarray
+    hadrons: dict[str, np.ndarray]
+    hadron_counts: np.ndarray
+    process_id: int
+    generator: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_events(self) -> int:
+        """Number of events."""
+        return int(self.particle_counts.shape[0])
+
+    @classmethod
+    def of(cls, events: GeneratedEvents) -> EventTruth:
+        """The truth of a generator's output (the arrays are shared, not copied)."""
+        return cls(
+            events.particles.pv, events.particles.counts, events.partons, events.parton_counts, events.hadrons,
+            events.hadron_counts, events.process_id, events.generator,
+        )
+
+
+def concatenate_truth(parts: list[EventTruth]) -> EventTruth:
+    """Several runs of events' `EventTruth` as one (per-event indices are local, so nothing is renumbered)."""
+    if not parts:
+        raise ValueError("nothing to concatenate")
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    return EventTruth(
+        pv=np.concatenate([p.pv for p in parts]),
+        particle_counts=np.concatenate([p.particle_counts for p in parts]),
+        partons={k: np.concatenate([p.partons[k] for p in parts]) for k in first.partons},
+        parton_counts=np.concatenate([p.parton_counts for p in parts]),
+        hadrons={k: np.concatenate([p.hadrons[k] for p in parts]) for k in first.hadrons},
+        hadron_counts=np.concatenate([p.hadron_counts for p in parts]),
+        process_id=first.process_id,
+        generator=dict(first.generator),
+    )
+
+
 def check_process(process: str, n_events: int) -> None:
     """Raise ValueError for an unknown process or a negative number of events."""
     if process not in PROCESS_ID:

@@ -20,7 +20,7 @@ Everything after that (ancestry, heavy hadrons, truth partons) is the vectorised
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -282,3 +282,13 @@ def generate_events(config: dict, process: str, n_events: int, rng: np.random.Ge
     events = concatenate_events(parts)
     events.generator = generator
     return events
+
+
+def generate_event_chunks(
+    config: dict, process: str, n_events: int, rng: np.random.Generator, chunk_events: int
+) -> Iterator[GeneratedEvents]:
+    """`generate_events`' events as one chunk, whatever ``chunk_events`` asks (the toy's interface, so the shard
+    code treats both backends alike): the generator block (cross section, events tried) is known only at the end,
+    and at Pythia's rate a shard's particle table is small beside the time it takes to make."""
+    del chunk_events
+    yield generate_events(config, process, n_events, rng)

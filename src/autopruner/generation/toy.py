@@ -8,6 +8,7 @@ Generator passed in.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -524,3 +525,25 @@ def generate_events(config: dict, process: str, n_events: int, rng: np.random.Ge
     )
     return GeneratedEvents(particles, partons, n_truth, hadrons, n_heavy, PROCESS_ID[process], {"backend": "toy"})
 
+
+
+def generate_event_chunks(
+    config: dict, process: str, n_events: int, rng: np.random.Generator, chunk_events: int
+) -> Iterator[GeneratedEvents]:
+    """`generate_events`' ``n_events`` events, yielded in order as chunks of ``chunk_events`` (the last may be smaller;
+    no events: one empty chunk).
+
+    The same events, bit for bit, however they are chunked: each event draws from `rng` in turn and its particles,
+    partons and hadrons index only within the event (tested). A shard's detector takes them chunk by chunk
+    (`autopruner.detector.shards`), so a chunk's particle table can be dropped before the next one is made.
+    """
+    check_process(process, n_events)
+    if chunk_events < 1:
+        raise ValueError(f"chunk_events must be >= 1, got {chunk_events}")
+    done = 0
+    while True:
+        n = min(chunk_events, n_events - done)
+        yield generate_events(config, process, n, rng)
+        done += n
+        if done >= n_events:
+            return
