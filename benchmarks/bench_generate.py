@@ -1,22 +1,23 @@
 """Benchmark of rule generate: toy generator + detector events/s per core, peak memory, Pythia 8's own rate.
 
 Every measurement runs in its own single-threaded child process (so peak RSS is per shard): one default shard
-(generation.events_per_shard events) per process, timed after a warm-up that loads the numba cache. Pythia 8 (pythia8mc)
-runs as the pipeline's backend runs it (its settings from config/config.yaml: HiggsSM:qg2Hq keeping b g -> H b, or
-HardQCD:all, at pTHatMin = 250 GeV, 14 TeV, with hadronization and MPI) until PYTHIA_EVENTS events are accepted, then
-the same detector simulates them: its rate is per accepted event, generation + detector, as the issue defines the
-comparison. Only pythia.next() (with the acceptance test) and the detector are timed: the backend's nextBatch also
-copies each record into an awkward array (up to ~0.4 ms of its ~7-8 ms per event), which would flatter the toy, and the
-record walk used here to read the events for the detector is slower still. Both are timed in wall-clock and in CPU
-seconds of the process; on a machine shared with other jobs the CPU-time rates (and their ratio) are the steadier
-measure of events per core. The toy's CPU time is also split into user and system time (with the minor page faults):
-the system part is the kernel zeroing and mapping the fresh pages that the shard's arrays are first written to. Also
-reports per shard: charged multiplicity per jet (charged final-state particles within
-dR < 1 of the leading hard object, pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose
-two H -> b quarks lie within dR < 1.0. The (toy, Pythia) pair is measured ``--repeats`` times per process, interleaved
-(default 3, ~3 min in all here), and the median of the pairs' ratios is the speed-up to quote: either rate moves by
-up to +-20 % with the machine's load, the ratio of two runs side by side much less. Writes
-benchmarks/results/generate.json.
+(generation.events_per_shard events) per process, timed after a warm-up that loads the numba cache. The toy runs as the
+`generate` rule runs it (`autopruner.detector.shards.simulate_shard`: events generated and handed to the detector
+`CHUNK_EVENTS` at a time, glibc keeping freed memory for reuse); both children set that allocator option. Pythia 8
+(pythia8mc) runs as the pipeline's backend runs it (its settings from config/config.yaml: HiggsSM:qg2Hq keeping
+b g -> H b, or HardQCD:all, at pTHatMin = 250 GeV, 14 TeV, with hadronization and MPI) until PYTHIA_EVENTS events are
+accepted, then the same detector simulates them: its rate is per accepted event, generation + detector, as the issue
+defines the comparison. Only pythia.next() (with the acceptance test) and the detector are timed: the backend's
+nextBatch also copies each record into an awkward array (up to ~0.4 ms of its ~7-8 ms per event), which would flatter
+the toy, and the record walk used here to read the events for the detector is slower still. Both are timed in wall-clock
+and in CPU seconds of the process; on a machine shared with other jobs the CPU-time rates (and their ratio) are the
+steadier measure of events per core. The toy's CPU time is also split into user and system time (with the minor page
+faults): the system part is the kernel zeroing and mapping the fresh pages that the shard's arrays are first written to.
+Also reports per shard: charged multiplicity per jet (charged final-state particles within dR < 1 of the leading hard
+object, pT > 250 GeV), tracks and towers per event, and the fraction of signal events whose two H -> b quarks lie within
+dR < 1.0. The (toy, Pythia) pair is measured ``--repeats`` times per process, interleaved (default 3, ~3 min in all
+here), and the median of the pairs' ratios is the speed-up to quote: either rate moves by up to +-20 % with the
+machine's load, the ratio of two runs side by side much less. Writes benchmarks/results/generate.json.
 """
 
 from __future__ import annotations
@@ -95,46 +96,48 @@ def bb_within_dr(gen, dr_max: float = 1.0) -> float:
 
 
 def child_toy(process: str) -> dict:
-    """Time one default shard of `process` (generate, detector, write) and collect its physics summary."""
+    """Time one default shard of `process` (generate + detector as the pipeline runs them, chunk by chunk, then the
+    write) and collect its physics summary (from the same events generated again whole, untimed)."""
     from autopruner import seeding
-    from autopruner.detector.shards import shard_config_json
-    from autopruner.detector.simulation import simulate_detector
-    from autopruner.event_io import event_branches, write_events
-    from autopruner.generation.toy import generate_events
+    from autopruner.detector.shards import CHUNK_EVENTS, simulate_shard, write_simulated_shard
+    from autopruner.generation.toy import generate_event_chunks, generate_events
+    from autopruner.memory import keep_freed_memory
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     n = int(config["generation"]["events_per_shard"])
-    warm = generate_events(config, process, 50, np.random.default_rng(0))  # loads / compiles the numba cache
-    simulate_detector(warm.particles, config["detector"], np.random.default_rng(0))
-    gen_rng, det_rng = seeding.stream(config["seed"], process, "analysis", 0).spawn(2)
+    keep_freed_memory()  # as generate_shard does
+    # loads / compiles the numba cache
+    simulate_shard(generate_event_chunks(config, process, 50, np.random.default_rng(0), 20), config["detector"],
+                   np.random.default_rng(0))
+    stream = seeding.stream(config["seed"], process, "analysis", 0)
+    gen_rng, det_rng = stream.spawn(2)
     u0 = cpu_split()
     t0, c0 = time.perf_counter(), time.process_time()
-    gen = generate_events(config, process, n, gen_rng)
+    simulated = simulate_shard(generate_event_chunks(config, process, n, gen_rng, CHUNK_EVENTS), config["detector"],
+                               det_rng, n)
     t1, c1 = time.perf_counter(), time.process_time()
-    det = simulate_detector(gen.particles, config["detector"], det_rng)
-    t2, c2 = time.perf_counter(), time.process_time()
     u1 = cpu_split()
+    rss_mb = peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
-        branches = event_branches(gen, det, seeding.event_id_base(process, "analysis", 0))
-        write_events(
-            Path(tmp) / "shard000.root", branches, shard_config_json(config, process, "shard000"), "b"
-        )
+        written = write_simulated_shard(Path(tmp) / "shard000.root", simulated, config, process, "shard000")
         size_mb = (Path(tmp) / "shard000.root").stat().st_size / 1e6
-    t3 = time.perf_counter()
+    t2 = time.perf_counter()
+    gen = generate_events(config, process, n, seeding.stream(config["seed"], process, "analysis", 0).spawn(2)[0])
+    det = simulated.response
     out = {
         "events": n,
-        "seconds_generate": t1 - t0,
-        "seconds_detector": t2 - t1,
-        "seconds_write": t3 - t2,
-        "events_per_s_generate_detector": n / (t2 - t0),
-        "cpu_seconds_generate": c1 - c0,
-        "cpu_seconds_detector": c2 - c1,
-        "events_per_cpu_s_generate_detector": n / (c2 - c0),
+        "events_per_chunk": CHUNK_EVENTS,
+        "seconds_generate_detector": t1 - t0,
+        "seconds_write": written["seconds_write"],
+        "events_per_s_generate_detector": n / (t1 - t0),
+        "cpu_seconds_generate": simulated.seconds_generate,
+        "cpu_seconds_detector": simulated.seconds_detector,
+        "events_per_cpu_s_generate_detector": n / (c1 - c0),
         "user_cpu_seconds_generate_detector": u1[0] - u0[0],
         "system_cpu_seconds_generate_detector": u1[1] - u0[1],
         "minor_page_faults_generate_detector": u1[2] - u0[2],
-        "events_per_s_with_write": n / (t3 - t0),
-        "peak_rss_mb": peak_rss_mb(),
+        "events_per_s_with_write": n / (t2 - t0),
+        "peak_rss_mb": rss_mb,
         "file_mb": size_mb,
         "particles_per_event": float(gen.particles.counts.mean()),
         "charged_per_jet": jet_charged_multiplicity(gen, process),
@@ -169,8 +172,10 @@ def child_pythia(process: str) -> dict:
         read_event,
     )
     from autopruner.generation.record import build_events
+    from autopruner.memory import keep_freed_memory
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    keep_freed_memory()  # as generate_shard does, whatever the backend
     pythia = make_pythia(pythia_settings(config, process, seed=12345))
     accept = is_b_initiated if process == "hbb" else (lambda event: True)
     charges = ChargeTable(pythia.particleData)
