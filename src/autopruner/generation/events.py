@@ -72,16 +72,10 @@ def concatenate_truth(parts: list[EventTruth]) -> EventTruth:
         raise ValueError("nothing to concatenate")
     if len(parts) == 1:
         return parts[0]
-    first = parts[0]
     return EventTruth(
         pv=np.concatenate([p.pv for p in parts]),
         particle_counts=np.concatenate([p.particle_counts for p in parts]),
-        partons={k: np.concatenate([p.partons[k] for p in parts]) for k in first.partons},
-        parton_counts=np.concatenate([p.parton_counts for p in parts]),
-        hadrons={k: np.concatenate([p.hadrons[k] for p in parts]) for k in first.hadrons},
-        hadron_counts=np.concatenate([p.hadron_counts for p in parts]),
-        process_id=first.process_id,
-        generator=dict(first.generator),
+        **_concatenated_truth(parts),
     )
 
 
@@ -113,17 +107,22 @@ def concatenate_events(parts: list[GeneratedEvents]) -> GeneratedEvents:
     """Several `GeneratedEvents` of one process as one (per-event indices are local, so nothing is renumbered)."""
     if not parts:
         raise ValueError("nothing to concatenate")
-    first = parts[0]
     tables = [p.particles for p in parts]
     particles = ParticleTable(
         **{name: np.concatenate([getattr(t, name) for t in tables]) for name in ParticleTable.__dataclass_fields__}
     )
-    return GeneratedEvents(
-        particles=particles,
-        partons={k: np.concatenate([p.partons[k] for p in parts]) for k in first.partons},
-        parton_counts=np.concatenate([p.parton_counts for p in parts]),
-        hadrons={k: np.concatenate([p.hadrons[k] for p in parts]) for k in first.hadrons},
-        hadron_counts=np.concatenate([p.hadron_counts for p in parts]),
-        process_id=first.process_id,
-        generator=dict(first.generator),
-    )
+    return GeneratedEvents(particles=particles, **_concatenated_truth(parts))
+
+
+def _concatenated_truth(parts: list[GeneratedEvents] | list[EventTruth]) -> dict[str, Any]:
+    """The truth partons, heavy hadrons, process and generator report of several runs of events, joined (the
+    fields `GeneratedEvents` and `EventTruth` share)."""
+    first = parts[0]
+    return {
+        "partons": {k: np.concatenate([p.partons[k] for p in parts]) for k in first.partons},
+        "parton_counts": np.concatenate([p.parton_counts for p in parts]),
+        "hadrons": {k: np.concatenate([p.hadrons[k] for p in parts]) for k in first.hadrons},
+        "hadron_counts": np.concatenate([p.hadron_counts for p in parts]),
+        "process_id": first.process_id,
+        "generator": dict(first.generator),
+    }
