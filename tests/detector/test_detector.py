@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from autopruner.arrays import offsets_from_counts
 from autopruner.config import DEFAULT_CONFIG
 from autopruner.detector.simulation import (
     build_towers,
@@ -342,7 +343,7 @@ def test_compiled_detector_equals_the_numpy_formulas_bit_for_bit(hbb):
 
 def _events(p: ParticleTable, first: int, stop: int) -> ParticleTable:
     """Events first:stop of a particle table."""
-    ends = np.concatenate([[0], np.cumsum(p.counts)])
+    ends = offsets_from_counts(p.counts)
     rows = slice(ends[first], ends[stop])
     columns = {name: getattr(p, name)[rows] for name in ("px", "py", "pz", "e", "pdgid", "charge", "vx", "vy", "vz",
                                                           "origin", "hadron_index")}

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from autopruner.arrays import grown_capacity
 from autopruner.jit import njit_hot, njit_no_refcount
 from autopruner.kinematics import pt_eta_phi_scalar
 from autopruner.particles import NEUTRINO_PDGIDS, ParticleTable
@@ -602,21 +603,12 @@ def _deposit_buffers(capacity):
 
 
 @njit_hot
-def _grown(capacity, need, events_done, events_expected):
-    """The capacity to grow a shard's buffer of `capacity` rows to, for `need` after `events_done` events: at least
-    `need` and half again the old capacity, and what `need` projects for `events_expected` events if that is more
-    (so a shard whose first chunk guessed well copies at most once)."""
-    projected = int(1.1 * need / max(events_done, 1) * events_expected)
-    return max(need, projected, capacity + capacity // 2)
-
-
-@njit_hot
 def _reserve_candidates(c, n_used, need, events_done, events_expected):
-    """`c`, or a copy of its first n_used rows with room for `need` (`_grown`)."""
+    """`c`, or a copy of its first n_used rows with room for `need` (`grown_capacity`)."""
     capacity = c.pt_gev.shape[0]
     if need <= capacity:
         return c
-    new = _candidate_buffers(_grown(capacity, need, events_done, events_expected))
+    new = _candidate_buffers(grown_capacity(capacity, need, events_done, events_expected))
     new.pt_gev[:n_used] = c.pt_gev[:n_used]
     new.eta[:n_used] = c.eta[:n_used]
     new.phi[:n_used] = c.phi[:n_used]
@@ -638,11 +630,11 @@ def _reserve_candidates(c, n_used, need, events_done, events_expected):
 
 @njit_hot
 def _reserve_deposits(d, n_used, need, events_done, events_expected):
-    """`d`, or a copy of its first n_used rows with room for `need` (`_grown`)."""
+    """`d`, or a copy of its first n_used rows with room for `need` (`grown_capacity`)."""
     capacity = d.cell.shape[0]
     if need <= capacity:
         return d
-    new = _deposit_buffers(_grown(capacity, need, events_done, events_expected))
+    new = _deposit_buffers(grown_capacity(capacity, need, events_done, events_expected))
     new.cell[:n_used] = d.cell[:n_used]
     new.e_em_gev[:n_used] = d.e_em_gev[:n_used]
     new.e_had_gev[:n_used] = d.e_had_gev[:n_used]

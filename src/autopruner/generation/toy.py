@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from autopruner.arrays import grown_capacity
 from autopruner.fast_random import require_pcg64, uniform
 from autopruner.generation.decays import (
     N_HEAVY_COLS,
@@ -146,8 +147,7 @@ def _reserve(cols, n_used, need, events_done, n_events):
     capacity = cols.pdgid.shape[0]
     if need <= capacity:
         return cols
-    projected = int(1.1 * need / max(events_done, 1) * n_events)
-    new = _particle_columns(max(need, projected, capacity + capacity // 2))
+    new = _particle_columns(grown_capacity(capacity, need, events_done, n_events))
     new.kin[:, :n_used] = cols.kin[:, :n_used]
     new.pdgid[:n_used] = cols.pdgid[:n_used]
     new.charge[:n_used] = cols.charge[:n_used]
