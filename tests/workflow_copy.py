@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,11 +12,37 @@ WORKFLOW_ITEMS = ("Snakefile", "workflow", "config", "src")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy the Snakefile, the rules, the configs and the package into ``dest`` (nothing built); returns ``dest``."""
+    """Copy the Snakefile, the rules, the configs and the package into ``dest`` (nothing built), with the numba
+    kernels already compiled for the package (`share_numba_cache`); returns ``dest``."""
     for item in WORKFLOW_ITEMS:
         src = REPO_ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+    share_numba_cache(REPO_ROOT / "src", dest / "src")
     return dest
+
+
+def share_numba_cache(src: Path, copy: Path) -> int:
+    """Give the package copied from ``src`` to ``copy`` the numba kernels compiled so far for the original; returns
+    how many package folders had some.
+
+    numba files a kernel's cache under a hash of its source file's absolute folder, so a copy of an unchanged package
+    would compile every kernel again (the generator alone takes ~2.5 min, and the first two jobs of a workflow run
+    would both compile it). The cache entries stay numba's own business: each is still checked against the sha256 of
+    its source file and its bytecode, so a module the test edits in the copy compiles afresh. The root is the one the
+    workflow's jobs inherit (``NUMBA_CACHE_DIR``, set by importing autopruner: keyed on the package source, which the
+    copy shares). A numba that files its cache otherwise only makes the copy compile, as before.
+    """
+    from numba.core.caching import _CacheLocator
+
+    root = Path(os.environ["NUMBA_CACHE_DIR"])
+    shared = 0
+    for folder in sorted({path.parent for path in src.rglob("*.py")}):
+        cached = root / _CacheLocator.get_suitable_cache_subpath(str(folder / "x.py"))
+        if cached.is_dir():
+            target = copy / folder.relative_to(src) / "x.py"
+            shutil.copytree(cached, root / _CacheLocator.get_suitable_cache_subpath(str(target)), dirs_exist_ok=True)
+            shared += 1
+    return shared
 
 
 def job_stats(output: str) -> dict[str, int]:
