@@ -24,3 +24,25 @@ def test_numba_uses_the_source_keyed_folder():
 
     assert os.environ["NUMBA_CACHE_DIR"] == numba.config.CACHE_DIR
     assert os.environ["NUMBA_CACHE_DIR"].endswith(autopruner.numba_cache_dir().name)
+
+
+
+def test_declared_signatures_cover_every_combination_and_convert_constants():
+    from numba import njit, types
+
+    from autopruner.jit import F8, I8, signatures
+
+    sigs = signatures(I8, I8, (I8, F8), (F8, I8))
+    assert [tuple(s.args) for s in sigs] == [(I8, I8, F8), (I8, I8, I8), (I8, F8, F8), (I8, F8, I8)]
+    assert all(s.return_type == I8 for s in sigs)
+
+    @njit(signatures(I8, I8))
+    def twice(n):
+        return 2 * n
+
+    @njit
+    def caller():
+        return twice(21) + twice(4)  # two constants, one compiled version
+
+    assert caller() == 50
+    assert list(twice.overloads) == [(types.int64,)]

@@ -18,7 +18,7 @@ import numpy as np
 
 from autopruner.fast_random import uniform
 from autopruner.generation.hadronization import pick, pick_share
-from autopruner.jit import njit_hot, njit_no_refcount
+from autopruner.jit import F8, I8, RNG, ROWS, njit_hot, njit_no_refcount, signatures
 from autopruner.kinematics import boost, kallen_momentum, nbody, two_body
 from autopruner.particles import (
     B_HADRONS,
@@ -122,7 +122,21 @@ def decay_params(had_cfg: dict) -> DecayParams:
     )
 
 
-@njit_no_refcount
+#: The decay chain's declared signatures (`autopruner.jit`: one compilation each, whatever constants the call sites
+#: pass). Every function appends to a particle buffer `out` from row `n` and takes the momentum (px, py, pz, E), the
+#: production vertex, the origin and the heavy-hadron index; a PDG id comes as an int, or as a float where it is read
+#: from a hadron record.
+_PDG = (I8, F8)
+_P4 = (F8, F8, F8, F8)
+_VERTEX_ORIGIN_HADRON = (F8, F8, F8, I8, I8)
+_APPEND = signatures(I8, ROWS, I8, *_P4, _PDG, F8, *_VERTEX_ORIGIN_HADRON)
+_DECAY = signatures(I8, RNG, ROWS, I8, *_P4, *_VERTEX_ORIGIN_HADRON)
+_DECAY_PDG = signatures(I8, RNG, ROWS, I8, *_P4, _PDG, *_VERTEX_ORIGIN_HADRON)
+_DECAY_PDG_CHARGE = signatures(I8, RNG, ROWS, I8, *_P4, _PDG, F8, *_VERTEX_ORIGIN_HADRON)
+_DECAY_TWO_BODY = signatures(I8, RNG, ROWS, I8, *_P4, I8, F8, F8, I8, F8, F8, *_VERTEX_ORIGIN_HADRON)
+
+
+@njit_hot(_APPEND, _nrt=False)
 def add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append one final-state particle; returns the new count.
 
@@ -146,7 +160,7 @@ def add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_
     return n + 1
 
 
-@njit_no_refcount
+@njit_hot(_DECAY, _nrt=False)
 def add_pi0_photons(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Decay a pi0 isotropically into two photons at its production vertex (c*tau = 25 nm)."""
     c = 2.0 * uniform(rng) - 1.0
@@ -163,7 +177,7 @@ def decay_vertex(rng, ctau_mm, m, px, py, pz, vx, vy, vz):
     return vx + scale * px, vy + scale * py, vz + scale * pz
 
 
-@njit_no_refcount
+@njit_hot(_DECAY, _nrt=False)
 def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Fly a K0S beta*gamma*c*tau*Exp(1) and decay it there into pi+ pi- or pi0 pi0 (photons), isotropically.
 
@@ -182,7 +196,7 @@ def add_k0s(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     return add_pi0_photons(rng, out, n, q[4], q[5], q[6], q[7], dx, dy, dz, origin, hadron_index)
 
 
-@njit_no_refcount
+@njit_hot(_DECAY_PDG, _nrt=False)
 def add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index):
     """Fly a Lambda (pdg > 0) or anti-Lambda beta*gamma*c*tau*Exp(1) and decay it there, isotropically, into p pi-
     (anti: pbar pi+) or n pi0 (the pi0 as its photons).
@@ -204,7 +218,7 @@ def add_lambda(rng, out, n, px, py, pz, e, pdg, vx, vy, vz, origin, hadron_index
     return add_pi0_photons(rng, out, n, q[4], q[5], q[6], q[7], dx, dy, dz, origin, hadron_index)
 
 
-@njit_no_refcount
+@njit_hot(_DECAY_PDG_CHARGE, _nrt=False)
 def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append a hadron as the detector sees it: a pi0 as its photons, a K0S or a Lambda as its decay products, else
     itself."""
@@ -217,7 +231,7 @@ def add_stable(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadr
     return add_particle(out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index)
 
 
-@njit_no_refcount
+@njit_hot(_DECAY_TWO_BODY, _nrt=False)
 def _add_two_body(rng, out, n, px, py, pz, e, pdg1, q1, m1, pdg2, q2, m2, vx, vy, vz, origin, hadron_index):
     """Decay (px, py, pz, E) isotropically into two hadrons and append both (`add_stable`)."""
     m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
@@ -236,7 +250,7 @@ def _neutral_kaon(rng):
 OMEGA_THREE_PION_MASSES = np.array([M_PI_CHARGED, M_PI_CHARGED, M_PI0])
 
 
-@njit_no_refcount
+@njit_hot(_DECAY, _nrt=False)
 def _add_omega_three_pions(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadron_index):
     """Decay an omega into pi+ pi- pi0 (`nbody` phase space) and append the pions, the pi0 as its photons.
 
@@ -255,7 +269,7 @@ def _add_omega_three_pions(rng, out, n, px, py, pz, e, vx, vy, vz, origin, hadro
     return add_pi0_photons(rng, out, n, p3x, p3y, p3z, p3e, vx, vy, vz, origin, hadron_index)
 
 
-@njit_no_refcount
+@njit_hot(_DECAY_PDG_CHARGE, _nrt=False)
 def add_final(rng, out, n, px, py, pz, e, pdg, charge, vx, vy, vz, origin, hadron_index):
     """Append a primary light hadron: a vector meson decays at once (rho -> pi pi, omega -> pi+ pi- pi0 or pi0 gamma,
     K* -> K pi with the isospin 2/3 : 1/3), the rest go through `add_stable`."""
