@@ -5,6 +5,9 @@ VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 CONFIG ?= config/config.yaml
+# make test runs the test files on two workers (pytest-xdist), the end-to-end run first beside the others
+# (tests/conftest.py); PARALLEL= runs them one after the other
+PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test unit lint bench validate dag report resources profiles clean
 
@@ -27,11 +30,11 @@ run: $(VENV)/.installed-test
 ## test: ruff, snakemake --lint (tests/test_workflow_lint.py), unit tests and one end-to-end run on config/tiny.yaml
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src workflow tests benchmarks
-	$(BIN)/python -m pytest -v --durations=15
+	$(BIN)/python -m pytest -v --durations=15 $(PARALLEL)
 
 ## unit: the unit tests alone (no end-to-end run)
 unit: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e" $(PARALLEL)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src workflow tests benchmarks

@@ -12,6 +12,13 @@ CALIBRATION_EVENTS = 300  # per calibration shard and process: ~10k b and ~15k l
 PROCESSES = ("hbb", "qcd")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run the end-to-end tests first. `make test` runs the files on two workers (pytest-xdist, ``--dist loadfile``),
+    and the end-to-end module is the longest of them by far: started first, it runs beside all the others instead
+    of after them."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(scope="session")
 def tiny_config() -> dict:
     """The merged config/config.yaml + config/tiny.yaml the generated-event tests use."""

@@ -45,8 +45,15 @@ def jobs_to_run(workdir: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory) -> Path:
-    """A fresh copy of the workflow and the package with every final target built once."""
+def pipeline_run(tmp_path_factory, tiny_config, generated_shards, generated_templates) -> Path:
+    """A fresh copy of the workflow and the package with every final target built once.
+
+    The shared generated shards, and one of them reconstructed, compile numba's kernels for the package first, so
+    that the copy starts with them (`copy_workflow`) instead of its first jobs each compiling their own.
+    """
+    from autopruner.reconstruction.features import reconstruct_shard
+
+    reconstruct_shard(generated_shards["hbb", "shard000"], generated_templates[1], tiny_config["reconstruction"])
     workdir = copy_workflow(tmp_path_factory.mktemp("pipeline"))
     snakemake(workdir, "all")
     return workdir
