@@ -26,7 +26,7 @@ def share_numba_cache(src: Path, copy: Path) -> int:
     how many package folders had some.
 
     numba files a kernel's cache under a hash of its source file's absolute folder, so a copy of an unchanged package
-    would compile every kernel again (the generator alone takes ~2.5 min, and the first two jobs of a workflow run
+    would compile every kernel again (the generator alone takes 1.5 min here, and the first two jobs of a workflow run
     would both compile it). The cache entries stay numba's own business: each is still checked against the sha256 of
     its source file and its bytecode, so a module the test edits in the copy compiles afresh. The root is the one the
     workflow's jobs inherit (``NUMBA_CACHE_DIR``, set by importing autopruner: keyed on the package source, which the
