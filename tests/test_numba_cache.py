@@ -26,7 +26,6 @@ def test_numba_uses_the_source_keyed_folder():
     assert os.environ["NUMBA_CACHE_DIR"].endswith(autopruner.numba_cache_dir().name)
 
 
-
 def test_declared_signatures_cover_every_combination_and_convert_constants():
     from numba import njit, types
 

@@ -21,9 +21,8 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def share_numba_cache(src: Path, copy: Path) -> int:
-    """Give the package copied from ``src`` to ``copy`` the numba kernels compiled so far for the original; returns
-    how many package folders had some.
+def share_numba_cache(src: Path, copy: Path) -> None:
+    """Give the package copied from ``src`` to ``copy`` the numba kernels compiled so far for the original.
 
     numba files a kernel's cache under a hash of its source file's absolute folder, so a copy of an unchanged package
     would compile every kernel again (the generator alone takes 1.5 min here, and the first two jobs of a workflow run
@@ -35,14 +34,11 @@ def share_numba_cache(src: Path, copy: Path) -> int:
     from numba.core.caching import _CacheLocator
 
     root = Path(os.environ["NUMBA_CACHE_DIR"])
-    shared = 0
     for folder in sorted({path.parent for path in src.rglob("*.py")}):
         cached = root / _CacheLocator.get_suitable_cache_subpath(str(folder / "x.py"))
         if cached.is_dir():
             target = copy / folder.relative_to(src) / "x.py"
             shutil.copytree(cached, root / _CacheLocator.get_suitable_cache_subpath(str(target)), dirs_exist_ok=True)
-            shared += 1
-    return shared
 
 
 def job_stats(output: str) -> dict[str, int]:
