@@ -12,11 +12,28 @@ CALIBRATION_EVENTS = 300  # per calibration shard and process: ~10k b and ~15k l
 PROCESSES = ("hbb", "qcd")
 
 
+#: test folders that train, evaluate or build firmware from small Keras networks and never run the toy generator
+GENERATOR_FREE_FOLDERS = ("firmware", "training", "evaluation")
+
+
+def run_order(item) -> int:
+    """0 for the end-to-end tests, 1 for the test folders that never run the toy generator, 2 for the rest.
+
+    `make test` runs the files on two workers (pytest-xdist, ``--dist loadfile``). The end-to-end module is the
+    longest by far: started first, it runs beside all the others instead of after them. Its first step compiles
+    numba's generator and detector kernels (~100 s of one core on an empty cache) and stores them in numba's cache.
+    The other worker meanwhile runs the generator-free folders, several minutes of Keras work, so that it loads those
+    kernels from the cache afterwards instead of compiling them a second time at the same moment.
+    """
+    if item.get_closest_marker("e2e") is not None:
+        return 0
+    folder = Path(str(item.path)).parent.name
+    return 1 if folder in GENERATOR_FREE_FOLDERS else 2
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Run the end-to-end tests first. `make test` runs the files on two workers (pytest-xdist, ``--dist loadfile``),
-    and the end-to-end module is the longest of them by far: started first, it runs beside all the others instead
-    of after them."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    """Order the tests by `run_order` (a stable sort: collection order within each group)."""
+    items.sort(key=run_order)
 
 
 @pytest.fixture(scope="session")
