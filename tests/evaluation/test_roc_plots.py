@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from autopruner.evaluation.roc_plots import ModelRecord, make_budget_pdf, make_roc_all
-from autopruner.evaluation.scoring import evaluate_scores, write_scores
+from autopruner.evaluation.scores import write_scores
+from autopruner.evaluation.scoring import evaluate_scores
 from autopruner.io_utils import write_json
 
 pypdf = pytest.importorskip("pypdf")
@@ -61,3 +64,15 @@ def test_roc_all_has_one_page_per_budget_plus_three(tmp_path):
     single = tmp_path / "roc30.pdf"
     make_budget_pdf(records[0], records[1], records[2], CFG, single)
     assert len(pypdf.PdfReader(single).pages) == 1
+
+
+def test_report_modules_import_without_tensorflow():
+    """The plotting and report jobs (roc_budget, roc_all, comparison, hls_summary) read score and metrics files only:
+    their modules must not pull in TensorFlow, whose import costs each such job ~7 s of CPU."""
+    code = (
+        "import sys\n"
+        "import autopruner.evaluation.comparison, autopruner.evaluation.roc_plots, autopruner.firmware.summary\n"
+        "print(sorted(name for name in ('keras', 'tensorflow') if name in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -10,7 +10,7 @@ import pytest
 import uproot
 from kfold_settings import kfold_config
 
-from autopruner.evaluation.scoring import read_scores
+from autopruner.evaluation.scores import read_scores
 from autopruner.schema import FEATURE_NAMES
 from autopruner.training.tagger import configure_tensorflow, load_model
 from autopruner.validation.crossval import (

@@ -2,7 +2,7 @@
 
 Every curve is background rejection 1/ε_B (log axis) against signal efficiency ε_S, with a 68 % bootstrap band. Ratio
 panels divide each model by the baseline replica by replica: all models share the bootstrap replicas of the same test
-candidates (`autopruner.evaluation.scoring.bootstrap_rng`), so the ratio band is the paired uncertainty.
+candidates (`autopruner.evaluation.scores.bootstrap_rng`), so the ratio band is the paired uncertainty.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autopruner.evaluation import metrics
-from autopruner.evaluation.scoring import bootstrap_rng, read_scores
+from autopruner.evaluation.scores import bootstrap_rng, read_scores
 from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_csv_rows
 from autopruner.plotting import hep_style, plt, save_pages
 

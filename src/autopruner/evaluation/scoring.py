@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autopruner.dataset.merge import load_split
 from autopruner.evaluation import metrics
-from autopruner.io_utils import CorruptInputError, atomic_output, require_file, write_json
+from autopruner.evaluation.scores import bootstrap_rng, write_scores
+from autopruner.io_utils import require_file, write_json
 from autopruner.schema import FEATURE_NAMES
 from autopruner.training.network import fold_model, model_size
 from autopruner.training.tagger import load_model
-
-#: spawn key of the bootstrap stream; every model gets the same replicas of the same test candidates (paired)
-BOOTSTRAP_STREAM = 5
-
-
-def bootstrap_rng(cfg: dict[str, Any]) -> np.random.Generator:
-    """The evaluation's bootstrap generator, from the master seed (identical for every model on purpose)."""
-    return np.random.default_rng(np.random.SeedSequence(int(cfg["seed"]), spawn_key=(BOOTSTRAP_STREAM,)))
 
 
 def load_test_split(dataset_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,24 +64,3 @@ def evaluate_model(
     write_scores(out_scores_npz, scores, y, w)
     write_json(out_metrics_json, result)
     return result
-
-
-def write_scores(path: str | os.PathLike, scores, labels, weights) -> None:
-    """Per-candidate scores with their labels and weights, for the ROC plots (atomic)."""
-    with atomic_output(path) as tmp:
-        np.savez_compressed(
-            tmp,
-            scores=np.asarray(scores, dtype=np.float32),
-            labels=np.asarray(labels, dtype=np.int8),
-            weights=np.asarray(weights, dtype=np.float64),
-        )
-
-
-def read_scores(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, labels, weights) from a ``.scores.npz``; a broken file raises naming it."""
-    p = Path(require_file(path))
-    try:
-        with np.load(p) as data:
-            return data["scores"], data["labels"], data["weights"]
-    except Exception as exc:
-        raise CorruptInputError(f"cannot read scores file {p}: {exc}") from exc
