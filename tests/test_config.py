@@ -91,6 +91,17 @@ def test_snakemake_stops_on_bad_configfile(tmp_path: Path):
     assert "batch_size" in result.stdout + result.stderr
 
 
+def test_firmware_budget_the_autopruner_does_not_train_is_refused(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("autopruner:\n  budgets: [30, 70]\nfirmware:\n  budgets: [30, 45]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run", "--cores", "1", "--configfile", str(bad)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "firmware.budgets: [45] not among autopruner.budgets [30, 70]" in result.stdout + result.stderr
+
+
 def test_study_config_runs_every_method_at_every_budget_with_three_seeds():
     config = load_config(REPO_ROOT / "config/study.yaml")
     assert len(config["training"]["seeds"]) >= 3

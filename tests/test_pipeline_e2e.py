@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 TINY = load_config(REPO_ROOT / "config/tiny.yaml")
 BUDGETS = TINY["autopruner"]["budgets"]
 SEED = TINY["training"]["seeds"][0]
-HLS_MODELS = ["baseline/model"] + [f"budget{b}/{kind}" for b in BUDGETS for kind in ("reduced", "retrained")]
+FIRMWARE_BUDGETS = TINY["firmware"]["budgets"]
+HLS_MODELS = ["baseline/model"] + [f"budget{b}/{kind}" for b in FIRMWARE_BUDGETS for kind in ("reduced", "retrained")]
+FIRMWARE_RULES = {"hls_project", "hls_emulate", "hls_synth", "da_rtl", "da_verify", "yosys_synth"}
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -90,8 +92,13 @@ def test_models_load_and_masks_hold_the_budget(pipeline_run: Path):
     keras.models.load_model(pipeline_run / f"results/seed{SEED}/baseline/model.keras")
     for budget in BUDGETS:
         folder = pipeline_run / f"results/seed{SEED}/budget{budget}"
-        for name in ("pruned", "reduced", "retrained"):
+        for name in ("pruned", "retrained"):
             keras.models.load_model(folder / f"{name}.keras")
+        # the reduced network is the firmware's input: built for firmware.budgets, elsewhere on request only
+        reduced = folder / "reduced.keras"
+        assert reduced.is_file() == (budget in FIRMWARE_BUDGETS)
+        if reduced.is_file():
+            keras.models.load_model(reduced)
         mask = json.loads((folder / "mask.json").read_text())
         kept = sum(len(layer["kept"]) for layer in mask["layers"].values())
         assert kept == -(-budget * hidden_total // 100)  # ceil: 77 / 128 / 180 of 256, as in the AutoPruner talk
@@ -138,6 +145,20 @@ def test_hls_reports(pipeline_run: Path):
         assert (synth["source"] or "yosys ").startswith("yosys ")
     rows = (pipeline_run / "results/hls_summary.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 * len(HLS_MODELS)
+    left_out = [b for b in BUDGETS if b not in FIRMWARE_BUDGETS]
+    assert left_out and not any((pipeline_run / f"results/hls/budget{b}").exists() for b in left_out)
+
+
+def test_firmware_budgets_choose_the_budgets_that_become_firmware(pipeline_run: Path):
+    listed = f"firmware:\n  budgets: [{', '.join(str(b) for b in FIRMWARE_BUDGETS)}]"
+    before = jobs_to_run(pipeline_run)  # what earlier tests' edits left to do, if anything
+    with _edit_then_restore(pipeline_run / "config/tiny.yaml", listed, "firmware:\n  budgets: null"):
+        jobs = jobs_to_run(pipeline_run)
+    added = {rule: n - before.get(rule, 0) for rule, n in jobs.items() if n != before.get(rule) and rule != "all"}
+    n_left_out = len(BUDGETS) - len(FIRMWARE_BUDGETS)
+    # per budget left out so far: its reduced network, and the firmware of it and of the retrained one
+    assert added == dict.fromkeys(FIRMWARE_RULES, 2 * n_left_out) | {"reduce": n_left_out} | (
+        {} if "hls_summary" in before else {"hls_summary": 1})
 
 
 def test_method_comparison_has_one_row_per_method_budget_and_seed(pipeline_run: Path):
@@ -233,7 +254,9 @@ def test_a_new_budget_or_seed_adds_its_jobs_and_reruns_no_other_training(pipelin
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", listed,
                             f"  budgets: [{', '.join(str(b) for b in sorted([*BUDGETS, 50]))}]\n"):
         jobs = jobs_to_run(pipeline_run)
-    assert jobs["train_autopruner"] == 1 and jobs["reduce"] == 1 and jobs["retrain"] == 1
+    assert jobs["train_autopruner"] == 1 and jobs["retrain"] == 1
+    # firmware.budgets lists the budgets that become firmware, and so need their reduced network
+    assert not set(jobs) & (FIRMWARE_RULES | {"reduce"})
     assert not set(jobs) & (UPSTREAM | {"train_baseline", "feature_ranking", "method_magnitude", "method_uniform",
                                         "method_search", "method_pquant"})
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "training:\n",
@@ -279,13 +302,12 @@ def test_firmware_of_a_compared_method_adds_its_jobs_only_and_builds(pipeline_ru
     import csv
 
     method, (budget,) = "magnitude", TINY["methods"]["budgets"]
-    firmware_rules = {"hls_project", "hls_emulate", "hls_synth", "da_rtl", "da_verify", "yosys_synth"}
     before = jobs_to_run(pipeline_run)  # what earlier tests' edits left to do, if anything
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "firmware:\n", f"firmware:\n  methods: [{method}]\n"):
         jobs = jobs_to_run(pipeline_run)
         # the method's network is trained already (the comparison's): one job more per firmware rule, the summary
         added = {rule: n - before.get(rule, 0) for rule, n in jobs.items() if n != before.get(rule) and rule != "all"}
-        assert added == dict.fromkeys(firmware_rules, 1) | ({} if "hls_summary" in before else {"hls_summary": 1})
+        assert added == dict.fromkeys(FIRMWARE_RULES, 1) | ({} if "hls_summary" in before else {"hls_summary": 1})
         snakemake(pipeline_run, "results/hls_summary.csv")
         folder = pipeline_run / f"results/hls/budget{budget}/{method}"
         project = json.loads((folder / "project/input_quantization.json").read_text())
@@ -298,4 +320,4 @@ def test_firmware_of_a_compared_method_adds_its_jobs_only_and_builds(pipeline_ru
         assert len(rows) == 3 * (len(HLS_MODELS) + 1) and len(mine) == 3
         assert all(r["kind"] == method and r["budget"] == str(budget) for r in mine)
         assert len({r["products"] for r in mine}) == 1 and int(mine[0]["products"]) > 0  # one network, three rows
-        assert not set(jobs_to_run(pipeline_run)) & {*firmware_rules, "hls_summary"}
+        assert not set(jobs_to_run(pipeline_run)) & {*FIRMWARE_RULES, "hls_summary"}

@@ -116,7 +116,7 @@ def config_subset(config: Mapping[str, Any], *keys: str, exclude: Iterable[str] 
 #: and method from its wildcards, never these lists, so they stay out of the jobs' ``params.config``
 JOB_LIST_KEYS = (
     "training.seeds", "autopruner.budgets", "methods.budgets", "methods.compare", "validation.training_seeds",
-    "firmware.methods",
+    "firmware.methods", "firmware.budgets",
 )
 
 

@@ -156,12 +156,25 @@ def models(seeds_=None):
     return out
 
 
+def firmware_budgets():
+    """The AutoPruner budgets whose networks become firmware: firmware.budgets, or all of autopruner.budgets when it
+    is null. A budget that the AutoPruner does not train is refused, naming the key."""
+    chosen = config["firmware"].get("budgets")
+    if chosen is None:
+        return budgets()
+    unknown = sorted(set(chosen) - set(budgets()))
+    if unknown:
+        raise ValueError(f"firmware.budgets: {unknown} not among autopruner.budgets {budgets()}")
+    return [b for b in budgets() if b in chosen]
+
+
 def firmware_models():
     """(variant, kind) of every network turned into firmware (primary seed): the baseline, the AutoPruner's networks
-    at its budgets and, per method of firmware.methods, its network at each of methods.budgets (kind: the method)."""
+    at firmware.budgets and, per method of firmware.methods, its network at each of methods.budgets (kind: the
+    method)."""
     return (
         [("baseline", "model")]
-        + [(budget_variant(b), k) for b in budgets() for k in FIRMWARE_BUDGET_KINDS]
+        + [(budget_variant(b), k) for b in firmware_budgets() for k in FIRMWARE_BUDGET_KINDS]
         + [(budget_variant(b), m) for m in config["firmware"]["methods"] for b in method_budgets()]
     )
 
