@@ -80,26 +80,25 @@ def test_missing_key_is_rejected(default_config):
         validate_config(config)
 
 
-def test_snakemake_stops_on_bad_configfile(tmp_path: Path):
+def failed_dry_run_output(tmp_path: Path, override: str) -> str:
+    """What a Snakemake dry run with the config override ``override`` (YAML text) prints; the run must fail."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text("training:\n  batch_size: -3\n")
+    bad.write_text(override)
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--dry-run", "--cores", "1", "--configfile", str(bad)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
-    assert "batch_size" in result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_snakemake_stops_on_bad_configfile(tmp_path: Path):
+    assert "batch_size" in failed_dry_run_output(tmp_path, "training:\n  batch_size: -3\n")
 
 
 def test_firmware_budget_the_autopruner_does_not_train_is_refused(tmp_path: Path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("autopruner:\n  budgets: [30, 70]\nfirmware:\n  budgets: [30, 45]\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--dry-run", "--cores", "1", "--configfile", str(bad)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode != 0
-    assert "firmware.budgets: [45] not among autopruner.budgets [30, 70]" in result.stdout + result.stderr
+    output = failed_dry_run_output(tmp_path, "autopruner:\n  budgets: [30, 70]\nfirmware:\n  budgets: [30, 45]\n")
+    assert "firmware.budgets: [45] not among autopruner.budgets [30, 70]" in output
 
 
 def test_study_config_runs_every_method_at_every_budget_with_three_seeds():
