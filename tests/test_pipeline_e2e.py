@@ -154,11 +154,10 @@ def test_firmware_budgets_choose_the_budgets_that_become_firmware(pipeline_run: 
     before = jobs_to_run(pipeline_run)  # what earlier tests' edits left to do, if anything
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", listed, "firmware:\n  budgets: null"):
         jobs = jobs_to_run(pipeline_run)
-    added = {rule: n - before.get(rule, 0) for rule, n in jobs.items() if n != before.get(rule) and rule != "all"}
     n_left_out = len(BUDGETS) - len(FIRMWARE_BUDGETS)
     # per budget left out so far: its reduced network, and the firmware of it and of the retrained one
-    assert added == dict.fromkeys(FIRMWARE_RULES, 2 * n_left_out) | {"reduce": n_left_out} | (
-        {} if "hls_summary" in before else {"hls_summary": 1})
+    assert added_jobs(before, jobs) == (
+        dict.fromkeys(FIRMWARE_RULES, 2 * n_left_out) | {"reduce": n_left_out} | summary_job(before))
 
 
 def test_method_comparison_has_one_row_per_method_budget_and_seed(pipeline_run: Path):
@@ -221,6 +220,16 @@ def _edit_then_restore(path: Path, old: str, new: str) -> Iterator[None]:
         yield
     finally:
         path.write_text(original)
+
+
+def added_jobs(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Rule -> how many more jobs the dry run ``after`` an edit lists than the one ``before`` it (``all`` left out)."""
+    return {rule: n - before.get(rule, 0) for rule, n in after.items() if n != before.get(rule) and rule != "all"}
+
+
+def summary_job(before: dict[str, int]) -> dict[str, int]:
+    """The firmware summary's job that new firmware adds, unless an earlier test's edit left it to run already."""
+    return {} if "hls_summary" in before else {"hls_summary": 1}
 
 
 UPSTREAM = {"generate", "ip_templates", "reconstruct", "dataset", "feature_plots"}
@@ -306,8 +315,7 @@ def test_firmware_of_a_compared_method_adds_its_jobs_only_and_builds(pipeline_ru
     with _edit_then_restore(pipeline_run / "config/tiny.yaml", "firmware:\n", f"firmware:\n  methods: [{method}]\n"):
         jobs = jobs_to_run(pipeline_run)
         # the method's network is trained already (the comparison's): one job more per firmware rule, the summary
-        added = {rule: n - before.get(rule, 0) for rule, n in jobs.items() if n != before.get(rule) and rule != "all"}
-        assert added == dict.fromkeys(FIRMWARE_RULES, 1) | ({} if "hls_summary" in before else {"hls_summary": 1})
+        assert added_jobs(before, jobs) == dict.fromkeys(FIRMWARE_RULES, 1) | summary_job(before)
         snakemake(pipeline_run, "results/hls_summary.csv")
         folder = pipeline_run / f"results/hls/budget{budget}/{method}"
         project = json.loads((folder / "project/input_quantization.json").read_text())
