@@ -45,3 +45,29 @@ def test_declared_signatures_cover_every_combination_and_convert_constants():
 
     assert caller() == 50
     assert list(twice.overloads) == [(types.int64,)]
+
+
+def test_constant_arguments_share_one_specialization():
+    """A constant passed from compiled code is typed as its plain type, not as a literal of its own value."""
+    from numba import njit
+
+    from autopruner.arrays import grown_capacity
+    from autopruner.jit import njit_hot
+
+    @njit_hot(cache=False)
+    def scaled(n, factor):
+        return factor * n
+
+    @njit
+    def caller():
+        return scaled(21, 2) + scaled(4, 0.5) + scaled(5, 3)
+
+    assert caller() == 59.0
+    assert sorted(str(s) for s in scaled.overloads) == ["(int64, float64)", "(int64, int64)"]
+
+    @njit
+    def grow():  # a module's function under the bare decorator
+        return grown_capacity(10, 20, 1, 100)
+
+    assert grow() == grown_capacity(10, 20, 1, 100)
+    assert not any("Literal" in str(s) for s in grown_capacity.overloads)
