@@ -29,7 +29,7 @@ The other compiled functions are called with constants too (a PDG id, an origin,
 call site used to compile a specialization of its own: the generator and the detector compiled their 99 functions
 144 times for a shard, and spent 89 s compiling on a cold cache. `njit_hot` therefore gives every function it
 compiles dispatch on the arguments' plain types (`unliteral_calls`): a constant ``0`` is typed as the ``int64`` it
-stands for, so one specialization serves every call site. The 99 functions now compile 107 times, in 72 s; the
+stands for, so one specialization serves every call site. The 99 functions now compile 106 times, in ~70 s; the
 event files are byte-identical and the generator runs as fast, within the machine's noise. numba still specializes
 on genuinely different types (an int or a float, a C-contiguous or a strided array).
 """

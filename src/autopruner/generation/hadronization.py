@@ -245,7 +245,7 @@ def fragment(rng, px, py, pz, e, pdg, params, out, n):
             hm,
             hpdg,
             hq,
-            apdg,
+            float(apdg),  # a float, as the other call sites pass it: one compiled version
             1.0 if pdg > 0 else -1.0,
             nx,
             ny,
