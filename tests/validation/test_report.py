@@ -10,16 +10,18 @@ import uproot
 
 from autopruner.io_utils import write_json
 from autopruner.schema import FEATURE_NAMES
-from autopruner.validation.report import make_validation_report, seed_average
+from autopruner.validation.report import make_validation_report, seed_average, target_checks
 
 pypdf = pytest.importorskip("pypdf")
 
 
-def write_candidates(path, rng, n, shift=0.0, hf_share=0.2):
-    """A candidates file: Gaussian features (the first shifted by ``shift``), half signal, some b/c-labelled."""
+def write_candidates(path, rng, n, shift=0.0, hf_share=0.2, mass_peak_gev=120.0):
+    """A candidates file: Gaussian features (the first shifted by ``shift``), half signal, some b/c-labelled; the
+    signal's fj_mass a Gaussian of 8 GeV around ``mass_peak_gev``."""
     label = (np.arange(n) % 2).astype(np.int8)
     columns = {name: rng.normal(0.0, 1.0, n).astype(np.float32) for name in FEATURE_NAMES}
     columns[FEATURE_NAMES[0]] = columns[FEATURE_NAMES[0]] + np.float32(shift)
+    columns["fj_mass"] = np.where(label == 1, rng.normal(mass_peak_gev, 8.0, n), columns["fj_mass"]).astype(np.float32)
     flavour = np.where(rng.random(n) < hf_share, rng.choice([4, 5], n), 0).astype(np.int8)
     with uproot.recreate(path) as f:
         f["candidates"] = {**columns, "label": label, "weight": np.ones(n), "tj1_flavour": flavour}
@@ -98,7 +100,21 @@ def test_report_on_synthetic_samples(tmp_path):
     assert set(saved["r50_models"]) == {"toy_on_pythia"} and len(saved["r50_models"]["toy_on_pythia"]["values"]) == 5
     assert "bootstrap" in saved["r50_errors"] and saved["test_candidates"]["toy_on_pythia"] == {"hbb": 5000,
                                                                                                   "qcd": 4000}
-    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 3 + 4  # summary, composition, transfer, 4 features
+    peaks = saved["signal_mass"]
+    assert peaks["toy"]["peak_gev"] == pytest.approx(120.0, abs=4 * peaks["toy"]["peak_err_gev"])
+    assert peaks["pythia8"]["sigma_gev"] == pytest.approx(8.0, rel=0.15)
+    targets = saved["targets"]
+    assert targets["features_js_excess_below_0p1"]["met"] is None  # 4 features: no target for the count
+    assert targets["hf_fraction_qcd_toy_over_pythia"]["value"] == pytest.approx(0.25, abs=0.08)
+    assert targets["hf_fraction_qcd_toy_over_pythia"]["met"] is False
+    assert targets["r50_toy_on_toy_over_pythia_on_pythia"]["value"] == pytest.approx(3.0)
+    assert targets["r50_toy_on_toy_over_pythia_on_pythia"]["met"] is False
+    assert targets["r50_loss_toy_on_pythia"]["value"] == pytest.approx(0.5)
+    assert targets["r50_loss_toy_on_pythia"]["met"] is False
+    assert targets["signal_mass_peak_gev"]["met"] is True
+    assert targets["auc_pythia_on_pythia"]["met"] is True
+    # targets, summary, composition, transfer, signal mass, then the 4 features
+    assert len(pypdf.PdfReader(tmp_path / "out.pdf").pages) == 5 + 4
 
 
 def test_report_needs_one_metrics_file_per_training_seed(tmp_path):
@@ -122,3 +138,27 @@ def test_seed_average_leaves_out_a_seed_without_a_value():
     assert average["sem"] == pytest.approx(50.0)
     assert average["total_err"] == pytest.approx(np.hypot(20.0, 50.0))
     assert seed_average([{"value": None, "err": None}])["value"] is None
+
+
+def _measured(toy_peak_gev, pythia_peak_gev, n_passing=33, auc=0.97, loss_kept=0.9):
+    """The parts of a report's result that `target_checks` reads."""
+    hf = {"toy": {"b_or_c": 0.13, "b_or_c_err": 0.005}, "pythia": {"b_or_c": 0.14, "b_or_c_err": 0.005}}
+    peak = {"toy": toy_peak_gev, "pythia8": pythia_peak_gev}
+    return {"hf_composition_qcd": hf, "n_features_js_excess_below_0p1": n_passing,
+            "transfer": {"toy_over_pythia": 1.1, "toy_on_pythia_over_toy_on_toy": loss_kept},
+            "transfer_err": {"toy_over_pythia": 0.2, "toy_on_pythia_over_toy_on_toy": 0.2},
+            "signal_mass": {g: {"peak_gev": p, "peak_err_gev": None if p is None else 0.3} for g, p in peak.items()},
+            "auc": {"pythia_on_pythia": auc}, "auc_err": {"pythia_on_pythia": 0.002}}
+
+
+def test_targets_judge_each_central_value():
+    targets = target_checks(_measured(118.0, 117.0), len(FEATURE_NAMES))
+    assert all(t["met"] for t in targets.values())
+    assert targets["hf_fraction_qcd_toy_over_pythia"]["value"] == pytest.approx(0.13 / 0.14)
+    assert targets["r50_loss_toy_on_pythia"]["value"] == pytest.approx(0.1)
+    assert targets["signal_mass_peak_gev"]["value"] == {"toy": 118.0, "pythia8": 117.0}
+    missed = target_checks(_measured(105.0, 117.0, n_passing=31, auc=0.94, loss_kept=0.7), len(FEATURE_NAMES))
+    assert [name for name, t in missed.items() if t["met"] is False] == [
+        "features_js_excess_below_0p1", "r50_loss_toy_on_pythia", "signal_mass_peak_gev", "auc_pythia_on_pythia"]
+    unmeasured = target_checks(_measured(None, 117.0), len(FEATURE_NAMES))["signal_mass_peak_gev"]
+    assert unmeasured["met"] is None and unmeasured["value"]["toy"] is None

@@ -23,6 +23,7 @@ from autopruner.io_utils import CorruptInputError, require_file, write_json
 from autopruner.plotting import hep_style, open_pdf, plt
 from autopruner.schema import FEATURE_NAMES, FLAVOUR_B, FLAVOUR_C
 from autopruner.validation.distances import common_binning, compare_feature
+from autopruner.validation.peaks import CORE_SIGMAS, gaussian, mass_peak
 
 GENERATORS = ("toy", "pythia8")
 GENERATOR_LABELS = {"toy": "toy generator", "pythia8": "Pythia 8"}
@@ -30,6 +31,17 @@ PROCESS_OF_LABEL = {1: "hbb", 0: "qcd"}
 PROCESS_LABELS = {"hbb": r"$H\to b\bar{b}$", "qcd": "QCD multijet"}
 #: the issue's pass mark for a feature: noise-subtracted JS distance below this in both processes
 JS_EXCESS_TARGET = 0.1
+#: the issue's other targets (toy against Pythia 8): features passing (of the 39), the QCD heavy-flavour fraction's
+#: toy/Pythia ratio, the rejection's toy/Pythia ratio, the most rejection the toy-trained tagger may lose on Pythia,
+#: the window of the signal's trimmed-mass peak [GeV] (both generators), the least AUC on Pythia's events
+FEATURES_PASSING_TARGET = 32
+HF_RATIO_WINDOW = (0.8, 1.2)
+R50_RATIO_WINDOW = (0.75, 1.25)
+MAX_TRANSFER_LOSS = 0.25
+MASS_PEAK_WINDOW_GEV = (110.0, 130.0)
+MIN_PYTHIA_AUC = 0.95
+#: the feature whose signal peak is checked: the leading trimmed large-R jet's mass
+MASS_FEATURE = "fj_mass"
 #: spawn key of the floor's random splits (independent of every other stream)
 FLOOR_STREAM = 11
 COLUMNS = (*FEATURE_NAMES, "label", "weight", "tj1_flavour")
@@ -103,6 +115,59 @@ def heavy_flavour_fraction(background: Mapping[str, np.ndarray]) -> dict[str, fl
     shares = {"b": float(b), "c": float(c), "b_or_c": float(b + c)}
     errors = {f"{name}_err": float(np.sqrt(f * (1.0 - f) / n_eff)) for name, f in shares.items()}
     return shares | errors | {"n_eff": float(n_eff)}
+
+
+def signal_mass_peaks(samples: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]]) -> dict[str, dict[str, Any]]:
+    """Per generator, the H -> b bbar candidates' trimmed-mass peak (`autopruner.validation.peaks.mass_peak`: an
+    iterated Gaussian fit to the core, the generator weights applied) with its median and quantiles."""
+    return {g: mass_peak(s["hbb"][MASS_FEATURE], s["hbb"]["weight"]) for g, s in samples.items()}
+
+
+def _target(value: Any, criterion: str, met: bool | None, err: Any = None) -> dict[str, Any]:
+    return {"value": value, "err": err, "criterion": criterion, "met": met}
+
+
+def _within(value: float | None, window: tuple[float, float]) -> bool | None:
+    return None if value is None else bool(window[0] <= value <= window[1])
+
+
+def target_checks(result: Mapping[str, Any], n_features: int) -> dict[str, dict[str, Any]]:
+    """The issue's targets, each with its measured value (and error where there is one), the criterion and whether
+    the central value meets it (None where the value could not be measured). The feature count is checked only on
+    the full set of `FEATURE_NAMES`; on fewer features (tests, studies) it has no target."""
+    hf = result["hf_composition_qcd"]
+    hf_ratio = hf["toy"]["b_or_c"] / hf["pythia"]["b_or_c"] if hf["pythia"]["b_or_c"] > 0 else None
+    hf_ratio_err = None if hf_ratio is None else hf_ratio * float(np.hypot(
+        hf["toy"]["b_or_c_err"] / max(hf["toy"]["b_or_c"], 1e-300),
+        hf["pythia"]["b_or_c_err"] / hf["pythia"]["b_or_c"]))
+    transfer, transfer_err = result["transfer"], result["transfer_err"]
+    kept = transfer["toy_on_pythia_over_toy_on_toy"]
+    loss = None if kept is None else 1.0 - kept
+    peaks = {g: result["signal_mass"][g]["peak_gev"] for g in GENERATORS}
+    peak_errs = {g: result["signal_mass"][g]["peak_err_gev"] for g in GENERATORS}
+    in_window = [_within(p, MASS_PEAK_WINDOW_GEV) for p in peaks.values()]
+    auc = result["auc"]["pythia_on_pythia"]
+    n_passing = result["n_features_js_excess_below_0p1"]
+    full_set = n_features == len(FEATURE_NAMES)
+    return {
+        "features_js_excess_below_0p1": _target(
+            n_passing, f">= {FEATURES_PASSING_TARGET} of {len(FEATURE_NAMES)} in both processes",
+            bool(n_passing >= FEATURES_PASSING_TARGET) if full_set else None),
+        "hf_fraction_qcd_toy_over_pythia": _target(
+            hf_ratio, f"{HF_RATIO_WINDOW[0]}-{HF_RATIO_WINDOW[1]}", _within(hf_ratio, HF_RATIO_WINDOW), hf_ratio_err),
+        "r50_toy_on_toy_over_pythia_on_pythia": _target(
+            transfer["toy_over_pythia"], f"{R50_RATIO_WINDOW[0]}-{R50_RATIO_WINDOW[1]}",
+            _within(transfer["toy_over_pythia"], R50_RATIO_WINDOW), transfer_err["toy_over_pythia"]),
+        "r50_loss_toy_on_pythia": _target(
+            loss, f"<= {MAX_TRANSFER_LOSS}", None if loss is None else bool(loss <= MAX_TRANSFER_LOSS),
+            transfer_err["toy_on_pythia_over_toy_on_toy"]),
+        "signal_mass_peak_gev": _target(
+            peaks, f"{MASS_PEAK_WINDOW_GEV[0]:g}-{MASS_PEAK_WINDOW_GEV[1]:g} GeV for both generators",
+            None if None in in_window else all(in_window), peak_errs),
+        "auc_pythia_on_pythia": _target(
+            auc, f">= {MIN_PYTHIA_AUC}", None if auc is None else bool(auc >= MIN_PYTHIA_AUC),
+            result["auc_err"]["pythia_on_pythia"]),
+    }
 
 
 def candidates_per_event(cutflow_jsons: Sequence[str | os.PathLike]) -> dict[str, float]:
@@ -223,6 +288,79 @@ def overlay_page(feature: str, toy: Mapping[str, Mapping[str, np.ndarray]],
                      f"excess {d['js_excess']:.3f}", fontsize=11)
         ax.set_ylabel("Fraction of candidates / bin")
         ax.legend(frameon=False, fontsize=10)
+    return fig
+
+
+def _format_target_value(value: Any, err: Any) -> str:
+    """A target's value as the table shows it: per generator where it is one, with its error where it has one."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{'toy' if g == 'toy' else 'Pythia'} {_format_target_value(v, (err or {}).get(g))}"
+                         for g, v in value.items())
+    if value is None:
+        return "not measured"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3g}" if err is None else f"{value:.3g} ± {err:.2g}"
+
+
+def targets_page(result: Mapping[str, Any]):
+    """The issue's targets as a table: measured value (± error), criterion, and whether the central value meets it."""
+    marks = {True: "met", False: "MISSED", None: "-"}
+    rows = [[name.replace("_", " "), _format_target_value(t["value"], t["err"]), t["criterion"], marks[t["met"]]]
+            for name, t in result["targets"].items()]
+    fig, ax = plt.subplots(figsize=(13, 0.55 * len(rows) + 1.6))
+    ax.axis("off")
+    table = ax.table(cellText=rows, colLabels=["target", "measured", "criterion", ""], loc="center",
+                     cellLoc="left", colWidths=[0.33, 0.33, 0.26, 0.08])
+    table.auto_set_font_size(False)
+    table.set_fontsize(10)
+    table.scale(1.0, 1.6)
+    for (row, col), cell in table.get_celld().items():
+        if row > 0 and col == 3:
+            cell.set_text_props(color={"met": "tab:green", "MISSED": "tab:red"}.get(rows[row - 1][3], "black"))
+    seeds = ", ".join(map(str, result["training_seeds"]))
+    ax.set_title(f"Toy vs Pythia 8: {result['events_per_process']} events per process and generator, training "
+                 f"seeds {seeds}; 'met' judges the central value", fontsize=11)
+    return fig
+
+
+def mass_peak_page(result: Mapping[str, Any], samples: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]]):
+    """The H -> b bbar candidates' trimmed mass of both generators, with the Gaussian core each peak comes from and
+    the target window."""
+    fig, ax = plt.subplots(figsize=(9, 6))
+    masses = [samples[g]["hbb"][MASS_FEATURE] for g in GENERATORS]
+    pooled = np.concatenate(masses)
+    if pooled.size:
+        edges = np.arange(np.floor(np.quantile(pooled, 0.005)), np.quantile(pooled, 0.995) + 2.5, 2.5)
+    else:
+        edges = np.linspace(50.0, 200.0, 61)
+    ax.axvspan(*MASS_PEAK_WINDOW_GEV, color="tab:green", alpha=0.12, lw=0,
+               label=f"target window {MASS_PEAK_WINDOW_GEV[0]:g}-{MASS_PEAK_WINDOW_GEV[1]:g} GeV")
+    for generator, colour in zip(GENERATORS, ("tab:blue", "black"), strict=True):
+        sample = samples[generator]["hbb"]
+        mass, w = sample[MASS_FEATURE].astype(np.float64), sample["weight"].astype(np.float64)
+        total = w.sum()
+        if total <= 0.0:
+            continue
+        counts = np.histogram(mass, edges, weights=w)[0]
+        errors = np.sqrt(np.histogram(mass, edges, weights=w * w)[0])
+        centres, width = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+        ax.errorbar(centres, counts / (total * width), yerr=errors / (total * width), drawstyle="steps-mid",
+                    color=colour, label=GENERATOR_LABELS[generator])
+        peak = result["signal_mass"][generator]
+        if peak["peak_gev"] is not None:
+            lo, hi = peak["fit_range_gev"]
+            x = np.linspace(lo - 0.5 * peak["bin_width_gev"], hi + 0.5 * peak["bin_width_gev"], 100)
+            density = gaussian(x, peak["amplitude"], peak["peak_gev"], peak["sigma_gev"]) / (
+                total * peak["bin_width_gev"])
+            ax.plot(x, density, color=colour, ls="--", lw=2.0,
+                    label=f"core fit: peak {peak['peak_gev']:.1f} ± {peak['peak_err_gev']:.1f} GeV, "
+                          f"σ {peak['sigma_gev']:.1f} GeV (median {peak['median_gev']:.1f})")
+    ax.set_xlabel("Leading trimmed large-R jet mass [GeV]")
+    ax.set_ylabel("Fraction of candidates / GeV")
+    ax.set_title(r"$H\to b\bar{b}$ candidates: peak from an iterated Gaussian fit to the core "
+                 rf"($\pm {CORE_SIGMAS:g}\,\sigma$)", fontsize=11)
+    ax.legend(frameon=False, fontsize=9, loc="upper left")
     return fig
 
 
@@ -395,12 +533,15 @@ def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, S
         "hf_fraction_qcd_err": {name: v["b_or_c_err"] for name, v in hf.items()},
         "hf_composition_qcd": hf,
         "candidates_per_event": {g: candidates_per_event(cutflows[g]) for g in GENERATORS},
+        "signal_mass": signal_mass_peaks(samples),
         **transfer_results(per_seed, training_seeds),
     }
+    result["targets"] = target_checks(result, len(feature_names))
     write_json(out_json, result)
     with hep_style(), open_pdf(out_pdf) as pdf:  # page by page: 40 figures need not live at once
-        for make_page in (lambda: summary_page(result), lambda: composition_page(result),
-                          lambda: transfer_page(result),
+        for make_page in (lambda: targets_page(result), lambda: summary_page(result),
+                          lambda: composition_page(result), lambda: transfer_page(result),
+                          lambda: mass_peak_page(result, samples),
                           *(lambda f=f: overlay_page(f, samples["toy"], samples["pythia8"], distances[f])
                             for f in feature_names)):
             fig = make_page()
