@@ -43,9 +43,10 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py
 
-## validate: the toy generator against Pythia 8 (results/validation/toy_vs_pythia.{json,pdf})
+## validate: the toy generator against Pythia 8 (results/validation/toy_vs_pythia.{json,pdf}), then its targets printed
 validate: $(VENV)/.installed-test
 	$(BIN)/snakemake results/validation/toy_vs_pythia.pdf --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/python -m autopruner.validation.report results/validation/toy_vs_pythia.json
 
 ## dag: the rule graph rendered for the README (needs graphviz's dot)
 dag: $(VENV)/.installed-test

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import uproot
 
-from autopruner.io_utils import write_json
+from autopruner.io_utils import CorruptInputError, write_json
 from autopruner.schema import FEATURE_NAMES
-from autopruner.validation.report import make_validation_report, seed_average, target_checks
+from autopruner.validation.report import main, make_validation_report, seed_average, target_checks
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -162,3 +162,18 @@ def test_targets_judge_each_central_value():
         "features_js_excess_below_0p1", "r50_loss_toy_on_pythia", "signal_mass_peak_gev", "auc_pythia_on_pythia"]
     unmeasured = target_checks(_measured(None, 117.0), len(FEATURE_NAMES))["signal_mass_peak_gev"]
     assert unmeasured["met"] is None and unmeasured["value"]["toy"] is None
+
+
+def test_targets_print_as_a_table(tmp_path, capsys):
+    targets = target_checks(_measured(105.0, 117.0), len(FEATURE_NAMES))
+    path = tmp_path / "toy_vs_pythia.json"
+    write_json(path, {"targets": targets})
+    assert main([str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{path}:" and lines[1].split() == ["target", "measured", "criterion"]
+    mass = next(line for line in lines if line.startswith("signal_mass_peak_gev"))
+    assert "toy 105 ± 0.3, Pythia 117 ± 0.3" in mass and mass.endswith("MISSED")
+    assert next(line for line in lines if line.startswith("auc_pythia_on_pythia")).endswith(" met")
+    write_json(path, {"r50": {}})
+    with pytest.raises(CorruptInputError, match="holds no targets"):
+        main([str(path)])

@@ -1,7 +1,7 @@
 """Rule validation_report: results/validation/toy_vs_pythia.json and .pdf."""
 
 from autopruner.joblog import job_log
-from autopruner.validation.report import make_validation_report
+from autopruner.validation.report import format_targets, make_validation_report
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]) as log:
@@ -18,3 +18,4 @@ with job_log(sm.log[0]) as log:
     log.info("features passing: %d; HF fraction QCD %s; r50 (mean over training seeds %s) %s; transfer %s",
              result["n_features_js_excess_below_0p1"], result["hf_fraction_qcd"], result["training_seeds"],
              result["r50"], result["transfer"])
+    log.info("targets:\n%s", format_targets(result["targets"]))

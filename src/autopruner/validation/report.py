@@ -303,10 +303,21 @@ def _format_target_value(value: Any, err: Any) -> str:
     return f"{value:.3g}" if err is None else f"{value:.3g} ± {err:.2g}"
 
 
+TARGET_MARKS = {True: "met", False: "MISSED", None: "-"}
+
+
+def format_targets(targets: Mapping[str, Mapping[str, Any]]) -> str:
+    """The targets as a plain-text table (the job log, and ``python -m autopruner.validation.report JSON``)."""
+    rows = [("target", "measured", "criterion", "")]
+    rows += [(name, _format_target_value(t["value"], t["err"]), t["criterion"], TARGET_MARKS[t["met"]])
+             for name, t in targets.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows)
+
+
 def targets_page(result: Mapping[str, Any]):
     """The issue's targets as a table: measured value (± error), criterion, and whether the central value meets it."""
-    marks = {True: "met", False: "MISSED", None: "-"}
-    rows = [[name.replace("_", " "), _format_target_value(t["value"], t["err"]), t["criterion"], marks[t["met"]]]
+    rows = [[name.replace("_", " "), _format_target_value(t["value"], t["err"]), t["criterion"], TARGET_MARKS[t["met"]]]
             for name, t in result["targets"].items()]
     fig, ax = plt.subplots(figsize=(13, 0.55 * len(rows) + 1.6))
     ax.axis("off")
@@ -548,3 +559,23 @@ def make_validation_report(datasets: Mapping[str, str], cutflows: Mapping[str, S
             pdf.savefig(fig, bbox_inches="tight")
             plt.close(fig)
     return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the targets of a ``toy_vs_pythia.json`` (``make validate`` ends with this)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("json", type=Path, help="results/validation/toy_vs_pythia.json")
+    args = parser.parse_args(argv)
+    path = require_file(args.json)
+    try:
+        targets = json.loads(path.read_text())["targets"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise CorruptInputError(f"{path} holds no targets (written before the report judged them?): {exc}") from exc
+    print(f"{path}:\n{format_targets(targets)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
