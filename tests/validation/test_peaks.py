@@ -55,6 +55,8 @@ def test_weighted_quantiles_of_unit_weights_are_the_sample_quantiles():
     values = np.random.default_rng(6).normal(size=10_001)
     q = weighted_quantiles(values, np.ones_like(values), np.array([0.1, 0.5, 0.9]))
     assert q == pytest.approx(np.quantile(values, [0.1, 0.5, 0.9]), abs=1e-3)
+    doubled = weighted_quantiles(values, np.where(values > 0.0, 2.0, 1.0), np.array([0.5]))
+    assert doubled[0] == pytest.approx(np.quantile(np.concatenate([values, values[values > 0.0]]), 0.5), abs=1e-3)
 
 
 @pytest.mark.parametrize(("mass", "reason"), [
