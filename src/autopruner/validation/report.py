@@ -23,7 +23,7 @@ from autopruner.io_utils import CorruptInputError, require_file, write_json
 from autopruner.plotting import hep_style, open_pdf, plt
 from autopruner.schema import FEATURE_NAMES, FLAVOUR_B, FLAVOUR_C
 from autopruner.validation.distances import common_binning, compare_feature
-from autopruner.validation.peaks import CORE_SIGMAS, gaussian, mass_peak
+from autopruner.validation.peaks import CORE_SIGMAS, core_density, mass_peak
 
 GENERATORS = ("toy", "pythia8")
 GENERATOR_LABELS = {"toy": "toy generator", "pythia8": "Pythia 8"}
@@ -360,16 +360,13 @@ def mass_peak_page(result: Mapping[str, Any], samples: Mapping[str, Mapping[str,
                     color=colour, label=GENERATOR_LABELS[generator])
         peak = result["signal_mass"][generator]
         if peak["peak_gev"] is not None:
-            lo, hi = peak["fit_range_gev"]
-            x = np.linspace(lo - 0.5 * peak["bin_width_gev"], hi + 0.5 * peak["bin_width_gev"], 100)
-            density = gaussian(x, peak["amplitude"], peak["peak_gev"], peak["sigma_gev"]) / (
-                total * peak["bin_width_gev"])
-            ax.plot(x, density, color=colour, ls="--", lw=2.0,
+            x = np.linspace(*peak["fit_range_gev"], 100)
+            ax.plot(x, core_density(x, peak), color=colour, ls="--", lw=2.0,
                     label=f"core fit: peak {peak['peak_gev']:.1f} ± {peak['peak_err_gev']:.1f} GeV, "
                           f"σ {peak['sigma_gev']:.1f} GeV (median {peak['median_gev']:.1f})")
     ax.set_xlabel("Leading trimmed large-R jet mass [GeV]")
     ax.set_ylabel("Fraction of candidates / GeV")
-    ax.set_title(r"$H\to b\bar{b}$ candidates: peak from an iterated Gaussian fit to the core "
+    ax.set_title(r"$H\to b\bar{b}$ candidates: peak from an iterated, unbinned Gaussian fit to the core "
                  rf"($\pm {CORE_SIGMAS:g}\,\sigma$)", fontsize=11)
     ax.legend(frameon=False, fontsize=9, loc="upper left")
     return fig
