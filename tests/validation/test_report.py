@@ -173,6 +173,7 @@ def test_targets_print_as_a_table(tmp_path, capsys):
     assert lines[0] == f"{path}:" and lines[1].split() == ["target", "measured", "criterion"]
     mass = next(line for line in lines if line.startswith("signal_mass_peak_gev"))
     assert "toy 105 ± 0.3, Pythia 117 ± 0.3" in mass and mass.endswith("MISSED")
+    assert "0.9286 ± 0.049" in next(line for line in lines if line.startswith("hf_fraction"))
     assert next(line for line in lines if line.startswith("auc_pythia_on_pythia")).endswith(" met")
     write_json(path, {"r50": {}})
     with pytest.raises(CorruptInputError, match="holds no targets"):

@@ -300,7 +300,7 @@ def _format_target_value(value: Any, err: Any) -> str:
         return "not measured"
     if isinstance(value, int):
         return str(value)
-    return f"{value:.3g}" if err is None else f"{value:.3g} ± {err:.2g}"
+    return f"{value:.4g}" if err is None else f"{value:.4g} ± {err:.2g}"
 
 
 TARGET_MARKS = {True: "met", False: "MISSED", None: "-"}
