@@ -362,13 +362,15 @@ def mass_peak_page(result: Mapping[str, Any], samples: Mapping[str, Mapping[str,
         if peak["peak_gev"] is not None:
             x = np.linspace(*peak["fit_range_gev"], 100)
             ax.plot(x, core_density(x, peak), color=colour, ls="--", lw=2.0,
-                    label=f"core fit: peak {peak['peak_gev']:.1f} ± {peak['peak_err_gev']:.1f} GeV, "
+                    label=f"{GENERATOR_LABELS[generator]}, core fit: peak {peak['peak_gev']:.1f} "
+                          f"± {peak['peak_err_gev']:.1f} GeV, "
                           f"σ {peak['sigma_gev']:.1f} GeV (median {peak['median_gev']:.1f})")
     ax.set_xlabel("Leading trimmed large-R jet mass [GeV]")
     ax.set_ylabel("Fraction of candidates / GeV")
     ax.set_title(r"$H\to b\bar{b}$ candidates: peak from an iterated, unbinned Gaussian fit to the core "
                  rf"($\pm {CORE_SIGMAS:g}\,\sigma$)", fontsize=11)
-    ax.legend(frameon=False, fontsize=9, loc="upper left")
+    ax.set_ylim(0.0, 1.5 * ax.get_ylim()[1])  # room for the legend above the peak
+    ax.legend(frameon=False, fontsize=11, loc="upper left")
     return fig
 
 
