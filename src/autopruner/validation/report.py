@@ -124,10 +124,12 @@ def signal_mass_peaks(samples: Mapping[str, Mapping[str, Mapping[str, np.ndarray
 
 
 def _target(value: Any, criterion: str, met: bool | None, err: Any = None) -> dict[str, Any]:
+    """One entry of the JSON's ``targets``."""
     return {"value": value, "err": err, "criterion": criterion, "met": met}
 
 
 def _within(value: float | None, window: tuple[float, float]) -> bool | None:
+    """Whether value lies in the closed window; None for an unmeasured value."""
     return None if value is None else bool(window[0] <= value <= window[1])
 
 
