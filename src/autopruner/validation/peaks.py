@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr
 from scipy.stats import norm
 
 #: half-width of the fitted core, in fitted Gaussian widths
@@ -115,8 +115,7 @@ def core_density(x: np.ndarray, peak: dict[str, Any]) -> np.ndarray:
     Gaussian scaled to the share of candidates inside the window, for plotting over a normalised histogram."""
     lo, hi = peak["fit_range_gev"]
     mean, sigma = peak["peak_gev"], peak["sigma_gev"]
-    window = ndtr((hi - mean) / sigma) - ndtr((lo - mean) / sigma)
-    density = peak["core_fraction"] * norm.pdf(x, mean, sigma) / window
+    density = peak["core_fraction"] * norm.pdf(x, mean, sigma) / np.exp(_log_window_probability(lo, hi, mean, sigma))
     return np.where((x >= lo) & (x <= hi), density, 0.0)
 
 

@@ -137,11 +137,8 @@ def target_checks(result: Mapping[str, Any], n_features: int) -> dict[str, dict[
     """The issue's targets, each with its measured value (and error where there is one), the criterion and whether
     the central value meets it (None where the value could not be measured). The feature count is checked only on
     the full set of `FEATURE_NAMES`; on fewer features (tests, studies) it has no target."""
-    hf = result["hf_composition_qcd"]
-    hf_ratio = hf["toy"]["b_or_c"] / hf["pythia"]["b_or_c"] if hf["pythia"]["b_or_c"] > 0 else None
-    hf_ratio_err = None if hf_ratio is None else hf_ratio * float(np.hypot(
-        hf["toy"]["b_or_c_err"] / max(hf["toy"]["b_or_c"], 1e-300),
-        hf["pythia"]["b_or_c_err"] / hf["pythia"]["b_or_c"]))
+    hf = {name: {"value": v["b_or_c"], "err": v["b_or_c_err"]} for name, v in result["hf_composition_qcd"].items()}
+    hf_ratio, hf_ratio_err = _ratio_with_error(hf["toy"], hf["pythia"])
     transfer, transfer_err = result["transfer"], result["transfer_err"]
     kept = transfer["toy_on_pythia_over_toy_on_toy"]
     loss = None if kept is None else 1.0 - kept
