@@ -305,19 +305,22 @@ def _format_target_value(value: Any, err: Any) -> str:
 TARGET_MARKS = {True: "met", False: "MISSED", None: "-"}
 
 
+def _target_rows(targets: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Each target as the text and PDF tables show it: name, measured value (± error), criterion, mark."""
+    return [(name, _format_target_value(t["value"], t["err"]), t["criterion"], TARGET_MARKS[t["met"]])
+            for name, t in targets.items()]
+
+
 def format_targets(targets: Mapping[str, Mapping[str, Any]]) -> str:
     """The targets as a plain-text table (the job log, and ``python -m autopruner.validation.report JSON``)."""
-    rows = [("target", "measured", "criterion", "")]
-    rows += [(name, _format_target_value(t["value"], t["err"]), t["criterion"], TARGET_MARKS[t["met"]])
-             for name, t in targets.items()]
+    rows = [("target", "measured", "criterion", ""), *_target_rows(targets)]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows)
 
 
 def targets_page(result: Mapping[str, Any]):
     """The issue's targets as a table: measured value (± error), criterion, and whether the central value meets it."""
-    rows = [[name.replace("_", " "), _format_target_value(t["value"], t["err"]), t["criterion"], TARGET_MARKS[t["met"]]]
-            for name, t in result["targets"].items()]
+    rows = [[name.replace("_", " "), *cells] for name, *cells in _target_rows(result["targets"])]
     fig, ax = plt.subplots(figsize=(13, 0.55 * len(rows) + 1.6))
     ax.axis("off")
     table = ax.table(cellText=rows, colLabels=["target", "measured", "criterion", ""], loc="center",
